@@ -1,0 +1,126 @@
+"""AsyncFactory: factory_boy's DjangoModelFactory with an awaitable public API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, TypeVar
+
+from asgiref.sync import markcoroutinefunction
+from factory import enums, errors
+from factory.django import DjangoModelFactory
+
+from .bridge import run_in_db_thread
+from .builder import AsyncStepBuilder
+from .errors import SyncCallError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _coroutine_classmethod(func: Callable[..., Any]) -> Any:
+    """A classmethod that returns a coroutine and reports itself as a coroutine function."""
+    return classmethod(markcoroutinefunction(func))
+
+
+class AsyncFactory(DjangoModelFactory[T], Generic[T]):
+    """A DjangoModelFactory whose ``create``/``build``/``stub`` family are awaited.
+
+    Each public call makes one hop to Django's sync ORM thread and runs factory_boy's sync
+    machinery there: ``create`` calls run inside one transaction, so a failing call leaves no
+    row behind. Declarations, hooks and ``_create`` may be sync or ``async def``.
+    """
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _generate(cls, strategy: str, params: dict[str, Any]) -> T:
+        """Build one object in the current (sync) thread: the hook every public call ends in."""
+        if cls._meta.abstract:
+            raise errors.FactoryError(
+                f"Cannot generate instances of abstract factory {cls.__name__}; "
+                f"set {cls.__name__}.Meta.model and leave {cls.__name__}.Meta.abstract unset or False."
+            )
+        # As DjangoModelFactory._generate: kept for the get_or_create IntegrityError fallback.
+        cls._original_params = params
+        return AsyncStepBuilder(cls._meta, params, strategy).build()  # type: ignore[no-any-return]
+
+    @classmethod
+    def _run(cls, method: str, work: Callable[[], R], *, strategy: str) -> Coroutine[Any, Any, R]:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise SyncCallError(cls.__name__, method) from None
+        using = cls._meta.database if strategy == enums.CREATE_STRATEGY else None
+        return run_in_db_thread(work, atomic_using=using)
+
+    @classmethod
+    def _one(cls, method: str, strategy: str, kwargs: dict[str, Any]) -> Coroutine[Any, Any, T]:
+        return cls._run(method, lambda: cls._generate(strategy, kwargs), strategy=strategy)
+
+    @classmethod
+    def _many(cls, method: str, strategy: str, size: int, kwargs: dict[str, Any]) -> Coroutine[Any, Any, list[T]]:
+        # A fresh dict per object, as factory_boy's batch methods do (the builder pops keys).
+        return cls._run(
+            method, lambda: [cls._generate(strategy, dict(kwargs)) for _ in range(size)], strategy=strategy
+        )
+
+    @_coroutine_classmethod
+    def create(cls, **kwargs: Any) -> Coroutine[Any, Any, T]:
+        """Create and save one object, in one transaction."""
+        return cls._one("create", enums.CREATE_STRATEGY, kwargs)
+
+    @_coroutine_classmethod
+    def build(cls, **kwargs: Any) -> Coroutine[Any, Any, T]:
+        """Build one unsaved object."""
+        return cls._one("build", enums.BUILD_STRATEGY, kwargs)
+
+    @_coroutine_classmethod
+    def stub(cls, **kwargs: Any) -> Coroutine[Any, Any, Any]:
+        """Build one StubObject holding the declared attributes."""
+        return cls._one("stub", enums.STUB_STRATEGY, kwargs)
+
+    @_coroutine_classmethod
+    def create_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
+        """Create and save ``size`` objects, all in one transaction."""
+        return cls._many("create_batch", enums.CREATE_STRATEGY, size, kwargs)
+
+    @_coroutine_classmethod
+    def build_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
+        """Build ``size`` unsaved objects."""
+        return cls._many("build_batch", enums.BUILD_STRATEGY, size, kwargs)
+
+    @_coroutine_classmethod
+    def stub_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[Any]]:
+        """Build ``size`` StubObjects."""
+        return cls._many("stub_batch", enums.STUB_STRATEGY, size, kwargs)
+
+    @_coroutine_classmethod
+    def generate(cls, strategy: str, **kwargs: Any) -> Coroutine[Any, Any, Any]:
+        """``create``, ``build`` or ``stub`` one object, as ``strategy`` says."""
+        return getattr(cls, _check_strategy(strategy))(**kwargs)  # type: ignore[no-any-return]
+
+    @_coroutine_classmethod
+    def generate_batch(cls, strategy: str, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[Any]]:
+        """``create_batch``, ``build_batch`` or ``stub_batch``, as ``strategy`` says."""
+        return getattr(cls, f"{_check_strategy(strategy)}_batch")(size, **kwargs)  # type: ignore[no-any-return]
+
+    @_coroutine_classmethod
+    def simple_generate(cls, create: bool, **kwargs: Any) -> Coroutine[Any, Any, T]:
+        """``create`` one object if ``create`` is true, else ``build`` it."""
+        return cls.create(**kwargs) if create else cls.build(**kwargs)
+
+    @_coroutine_classmethod
+    def simple_generate_batch(cls, create: bool, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
+        """``create_batch`` if ``create`` is true, else ``build_batch``."""
+        return cls.create_batch(size, **kwargs) if create else cls.build_batch(size, **kwargs)
+
+
+def _check_strategy(strategy: str) -> str:
+    if strategy not in (enums.STUB_STRATEGY, enums.BUILD_STRATEGY, enums.CREATE_STRATEGY):
+        raise errors.UnknownStrategy(
+            f"Unknown strategy {strategy!r}; use factory.CREATE_STRATEGY, factory.BUILD_STRATEGY "
+            "or factory.STUB_STRATEGY."
+        )
+    return strategy

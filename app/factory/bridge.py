@@ -1,0 +1,45 @@
+"""The two thread hops between the event loop and the sync factory_boy machinery."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import transaction
+
+R = TypeVar("R")
+
+
+def _in_transaction(work: Callable[[], R], using: str | None) -> R:
+    if using is None:
+        return work()
+    with transaction.atomic(using=using):
+        return work()
+
+
+async def run_in_db_thread(work: Callable[[], R], *, atomic_using: str | None) -> R:
+    """Run ``work`` in Django's sync ORM thread, inside one transaction when a database is named.
+
+    thread_sensitive=True puts the work on the thread Django's own async ORM uses, so every
+    query of one call (sub-factories, hooks, async hooks awaited via ``resolve``) shares one
+    connection and one transaction.
+    """
+    return await sync_to_async(_in_transaction, thread_sensitive=True)(work, atomic_using)
+
+
+async def _await(awaitable: Awaitable[R]) -> R:
+    return await awaitable
+
+
+def resolve(value: Any) -> Any:
+    """Return ``value``; if it is awaitable, await it on the event loop and return its result.
+
+    Called from the sync ORM thread: asgiref runs the coroutine on the outer loop, and the
+    ``sync_to_async(thread_sensitive=True)`` calls it makes come back to this thread, so the
+    coroutine's queries join the transaction of the call.
+    """
+    if inspect.isawaitable(value):
+        return async_to_sync(_await)(value)
+    return value

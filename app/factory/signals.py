@@ -1,0 +1,53 @@
+"""mute_signals that also works around ``async def`` functions and with ``async with``."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from factory import django as factory_django
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class mute_signals(factory_django.mute_signals):  # noqa: N801 - the name factory_boy users know
+    """Disable Django signals around a block, a function, a coroutine function or a factory.
+
+    ``with``/``async with mute_signals(post_save): ...``; ``@mute_signals(post_save)`` on a
+    function, an ``async def`` or a factory class (every call of that factory, sub-factories
+    included, has the signals muted until it returns).
+    """
+
+    def copy(self) -> mute_signals:
+        return mute_signals(*self.signals)
+
+    async def __aenter__(self) -> mute_signals:
+        self.__enter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __call__(self, callable_obj: F) -> F:
+        if inspect.iscoroutinefunction(callable_obj):
+            return self._wrap_coroutine_function(callable_obj)  # type: ignore[return-value]
+        return super().__call__(callable_obj)  # type: ignore[no-any-return]
+
+    def wrap_method(self, method: Callable[..., Any]) -> classmethod[Any, Any, Any]:
+        if inspect.iscoroutinefunction(method):
+            return classmethod(self._wrap_coroutine_function(method))
+        return super().wrap_method(method)  # type: ignore[no-any-return]
+
+    def _wrap_coroutine_function(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # A mute_signals() object is not reentrant; use a copy every time.
+            with self.copy():
+                return await func(*args, **kwargs)
+
+        return wrapper
