@@ -12,15 +12,11 @@ from factory.django import DjangoModelFactory
 
 from .bridge import run_in_db_thread
 from .builder import AsyncStepBuilder
+from .bulk import bulk_generate
 from .errors import SyncCallError
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def _coroutine_classmethod(func: Callable[..., Any]) -> Any:
-    """A classmethod that returns a coroutine and reports itself as a coroutine function."""
-    return classmethod(markcoroutinefunction(func))
 
 
 class AsyncFactory(DjangoModelFactory[T], Generic[T]):
@@ -66,52 +62,68 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
             method, lambda: [cls._generate(strategy, dict(kwargs)) for _ in range(size)], strategy=strategy
         )
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
     def create(cls, **kwargs: Any) -> Coroutine[Any, Any, T]:
         """Create and save one object, in one transaction."""
         return cls._one("create", enums.CREATE_STRATEGY, kwargs)
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
     def build(cls, **kwargs: Any) -> Coroutine[Any, Any, T]:
         """Build one unsaved object."""
         return cls._one("build", enums.BUILD_STRATEGY, kwargs)
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
     def stub(cls, **kwargs: Any) -> Coroutine[Any, Any, Any]:
         """Build one StubObject holding the declared attributes."""
         return cls._one("stub", enums.STUB_STRATEGY, kwargs)
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
     def create_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
         """Create and save ``size`` objects, all in one transaction."""
         return cls._many("create_batch", enums.CREATE_STRATEGY, size, kwargs)
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
+    def bulk_create_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
+        """Create ``size`` objects as ``create_batch`` would, inserted with ``bulk_create``."""
+        return cls._run("bulk_create_batch", lambda: bulk_generate(cls, size, kwargs), strategy=enums.CREATE_STRATEGY)
+
+    @classmethod
+    @markcoroutinefunction
     def build_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
         """Build ``size`` unsaved objects."""
         return cls._many("build_batch", enums.BUILD_STRATEGY, size, kwargs)
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
     def stub_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[Any]]:
         """Build ``size`` StubObjects."""
         return cls._many("stub_batch", enums.STUB_STRATEGY, size, kwargs)
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
     def generate(cls, strategy: str, **kwargs: Any) -> Coroutine[Any, Any, Any]:
         """``create``, ``build`` or ``stub`` one object, as ``strategy`` says."""
         return getattr(cls, _check_strategy(strategy))(**kwargs)  # type: ignore[no-any-return]
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
     def generate_batch(cls, strategy: str, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[Any]]:
         """``create_batch``, ``build_batch`` or ``stub_batch``, as ``strategy`` says."""
         return getattr(cls, f"{_check_strategy(strategy)}_batch")(size, **kwargs)  # type: ignore[no-any-return]
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
     def simple_generate(cls, create: bool, **kwargs: Any) -> Coroutine[Any, Any, T]:
         """``create`` one object if ``create`` is true, else ``build`` it."""
         return cls.create(**kwargs) if create else cls.build(**kwargs)
 
-    @_coroutine_classmethod
+    @classmethod
+    @markcoroutinefunction
     def simple_generate_batch(cls, create: bool, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
         """``create_batch`` if ``create`` is true, else ``build_batch``."""
         return cls.create_batch(size, **kwargs) if create else cls.build_batch(size, **kwargs)
