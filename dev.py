@@ -31,7 +31,7 @@ def say(message: str) -> None:
 
 
 def ensure_venv(requirements: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
         sys.exit(f"dev.py: Python 3.11+ is required (this is {sys.version.split()[0]})")
     req = ROOT / requirements
     files = [req, ROOT / "requirements.txt"]

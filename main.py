@@ -49,7 +49,11 @@ async def scenario() -> None:
     from app.factories import FriendFactory, ProfileFactory
     from app.models import Friend, Profile, User
 
-    users, friends, profiles = await User.objects.acount(), await Friend.objects.acount(), await Profile.objects.acount()
+    users, friends, profiles = (
+        await User.objects.acount(),
+        await Friend.objects.acount(),
+        await Profile.objects.acount(),
+    )
 
     created = await FriendFactory.create_batch(10)
     assert await Friend.objects.acount() == friends + 10

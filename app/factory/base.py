@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from asgiref.sync import markcoroutinefunction
 from factory import enums, errors
+from factory.base import StubObject
 from factory.django import DjangoModelFactory
 
 from .bridge import run_in_db_thread
-from .builder import AsyncStepBuilder
+from .builder import build
 from .bulk import bulk_generate
 from .errors import SyncCallError
 
@@ -30,6 +31,11 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     class Meta:
         abstract = True
 
+    if TYPE_CHECKING:
+        # `XFactory(**kwargs)` goes through factory_boy's metaclass to create/build (a
+        # coroutine here); mypy ignores metaclass __call__ but honours __new__.
+        def __new__(cls, **kwargs: Any) -> Coroutine[Any, Any, T]: ...  # type: ignore[misc]
+
     @classmethod
     def _generate(cls, strategy: str, params: dict[str, Any]) -> T:
         """Build one object in the current (sync) thread: the hook every public call ends in."""
@@ -40,7 +46,7 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
             )
         # As DjangoModelFactory._generate: kept for the get_or_create IntegrityError fallback.
         cls._original_params = params
-        return AsyncStepBuilder(cls._meta, params, strategy).build()  # type: ignore[no-any-return]
+        return cast(T, build(cls._meta, params, strategy))
 
     @classmethod
     def _run(cls, method: str, work: Callable[[], R], *, strategy: str) -> Coroutine[Any, Any, R]:
@@ -48,41 +54,41 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
             asyncio.get_running_loop()
         except RuntimeError:
             raise SyncCallError(cls.__name__, method) from None
-        using = cls._meta.database if strategy == enums.CREATE_STRATEGY else None
+        using = cls._meta.database if strategy == enums.CREATE_STRATEGY else None  # type: ignore[attr-defined]
         return run_in_db_thread(work, atomic_using=using)
 
     @classmethod
-    def _one(cls, method: str, strategy: str, kwargs: dict[str, Any]) -> Coroutine[Any, Any, T]:
+    def _one(cls, method: str, strategy: str, kwargs: dict[str, Any]) -> Coroutine[Any, Any, Any]:
         return cls._run(method, lambda: cls._generate(strategy, kwargs), strategy=strategy)
 
     @classmethod
-    def _many(cls, method: str, strategy: str, size: int, kwargs: dict[str, Any]) -> Coroutine[Any, Any, list[T]]:
+    def _many(cls, method: str, strategy: str, size: int, kwargs: dict[str, Any]) -> Coroutine[Any, Any, list[Any]]:
         # A fresh dict per object, as factory_boy's batch methods do (the builder pops keys).
-        return cls._run(
-            method, lambda: [cls._generate(strategy, dict(kwargs)) for _ in range(size)], strategy=strategy
-        )
+        return cls._run(method, lambda: [cls._generate(strategy, dict(kwargs)) for _ in range(size)], strategy=strategy)
 
+    # factory_boy's create/build/*_batch return objects; ours return coroutines of them, so
+    # mypy sees these overrides as incompatible: that is the point of this class.
     @classmethod
     @markcoroutinefunction
-    def create(cls, **kwargs: Any) -> Coroutine[Any, Any, T]:
+    def create(cls, **kwargs: Any) -> Coroutine[Any, Any, T]:  # type: ignore[override]
         """Create and save one object, in one transaction."""
         return cls._one("create", enums.CREATE_STRATEGY, kwargs)
 
     @classmethod
     @markcoroutinefunction
-    def build(cls, **kwargs: Any) -> Coroutine[Any, Any, T]:
+    def build(cls, **kwargs: Any) -> Coroutine[Any, Any, T]:  # type: ignore[override]
         """Build one unsaved object."""
         return cls._one("build", enums.BUILD_STRATEGY, kwargs)
 
     @classmethod
     @markcoroutinefunction
-    def stub(cls, **kwargs: Any) -> Coroutine[Any, Any, Any]:
+    def stub(cls, **kwargs: Any) -> Coroutine[Any, Any, StubObject]:
         """Build one StubObject holding the declared attributes."""
         return cls._one("stub", enums.STUB_STRATEGY, kwargs)
 
     @classmethod
     @markcoroutinefunction
-    def create_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
+    def create_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:  # type: ignore[override]
         """Create and save ``size`` objects, all in one transaction."""
         return cls._many("create_batch", enums.CREATE_STRATEGY, size, kwargs)
 
@@ -94,13 +100,13 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
 
     @classmethod
     @markcoroutinefunction
-    def build_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
+    def build_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:  # type: ignore[override]
         """Build ``size`` unsaved objects."""
         return cls._many("build_batch", enums.BUILD_STRATEGY, size, kwargs)
 
     @classmethod
     @markcoroutinefunction
-    def stub_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[Any]]:
+    def stub_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[StubObject]]:
         """Build ``size`` StubObjects."""
         return cls._many("stub_batch", enums.STUB_STRATEGY, size, kwargs)
 

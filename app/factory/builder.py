@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from factory import builder, enums
+from factory.base import FactoryOptions
 
 from .bridge import resolve
 
@@ -26,7 +27,7 @@ class AsyncResolver(builder.Resolver):
             # Cache the awaited result where Resolver caches values, so that other
             # declarations reading this one (LazyAttribute, SelfAttribute) see the result,
             # and the coroutine is awaited once.
-            self._Resolver__values[name] = awaited  # type: ignore[attr-defined]
+            self._Resolver__values[name] = awaited
         return awaited
 
 
@@ -62,9 +63,7 @@ class AsyncStepBuilder(builder.StepBuilder):
         for declaration_name in post.sorted():
             declaration = post[declaration_name]
             postgen_results[declaration_name] = resolve(
-                declaration.declaration.evaluate_post(
-                    instance=instance, step=step, overrides=declaration.context
-                )
+                declaration.declaration.evaluate_post(instance=instance, step=step, overrides=declaration.context)
             )
         # FactoryOptions.use_postgeneration_results drops the hook's return value, so call
         # the hook itself to await an ``async def _after_postgeneration``.
@@ -76,3 +75,8 @@ class AsyncStepBuilder(builder.StepBuilder):
             )
         )
         return instance
+
+
+def build(factory_meta: FactoryOptions, params: dict[str, Any], strategy: str) -> Any:
+    """Build one object of the factory described by ``factory_meta`` (sync)."""
+    return AsyncStepBuilder(factory_meta, params, strategy).build()

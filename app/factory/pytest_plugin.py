@@ -34,9 +34,13 @@ def _sync_coroutine_fixture(func: Callable[..., Any]) -> Callable[..., Any]:
 def _sync_asyncgen_fixture(func: Callable[..., Any]) -> Callable[..., Any]:
     def fixture(*args: Any, **kwargs: Any) -> Generator[Any, None, None]:
         agen = func(*args, **kwargs)
-        yield async_to_sync(agen.__anext__)()
+
+        async def step() -> Any:
+            return await agen.__anext__()
+
+        yield async_to_sync(step)()
         try:
-            async_to_sync(agen.__anext__)()
+            async_to_sync(step)()
         except StopAsyncIteration:
             return
         raise RuntimeError(f"async fixture {func.__name__} yielded more than once")
@@ -48,15 +52,18 @@ def _sync_asyncgen_fixture(func: Callable[..., Any]) -> Callable[..., Any]:
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
     func = fixturedef.func
     if inspect.iscoroutinefunction(func):
-        fixturedef.func = _sync_coroutine_fixture(func)
+        sync_func = _sync_coroutine_fixture(func)
     elif inspect.isasyncgenfunction(func):
-        fixturedef.func = _sync_asyncgen_fixture(func)
+        sync_func = _sync_asyncgen_fixture(func)
     else:
         return (yield)
+    # pytest has no public hook to replace how a fixture is called; swapping the function for
+    # the duration of its setup is what async plugins do (the attribute is Final in its types).
+    setattr(fixturedef, "func", sync_func)  # noqa: B010
     try:
         return (yield)
     finally:
-        fixturedef.func = func
+        setattr(fixturedef, "func", func)  # noqa: B010
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from django.dispatch import Signal
 from factory import django as factory_django
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,6 +21,9 @@ class mute_signals(factory_django.mute_signals):  # noqa: N801 - the name factor
     function, an ``async def`` or a factory class (every call of that factory, sub-factories
     included, has the signals muted until it returns).
     """
+
+    def __init__(self, *signals: Signal) -> None:
+        super().__init__(*signals)
 
     def copy(self) -> mute_signals:
         return mute_signals(*self.signals)
