@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from asgiref.sync import markcoroutinefunction
+from django.core.exceptions import FieldDoesNotExist
 from factory import enums, errors
 from factory.base import StubObject
 from factory.django import DjangoModelFactory
@@ -14,7 +16,7 @@ from factory.django import DjangoModelFactory
 from .bridge import run_in_db_thread
 from .builder import build
 from .bulk import bulk_generate
-from .errors import SyncCallError
+from .errors import SyncCallError, UnknownFieldError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,6 +49,16 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
         # As DjangoModelFactory._generate: kept for the get_or_create IntegrityError fallback.
         cls._original_params = params
         return cast(T, build(cls._meta, params, strategy))
+
+    @classmethod
+    def _build(cls, model_class: type[T], *args: Any, **kwargs: Any) -> T:
+        with _naming_unknown_fields(cls, model_class, kwargs):
+            return cast(T, super()._build(model_class, *args, **kwargs))
+
+    @classmethod
+    def _create(cls, model_class: type[T], *args: Any, **kwargs: Any) -> T:
+        with _naming_unknown_fields(cls, model_class, kwargs):
+            return cast(T, super()._create(model_class, *args, **kwargs))
 
     @classmethod
     def _run(cls, method: str, work: Callable[[], R], *, strategy: str) -> Coroutine[Any, Any, R]:
@@ -133,6 +145,30 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     def simple_generate_batch(cls, create: bool, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
         """``create_batch`` if ``create`` is true, else ``build_batch``."""
         return cls.create_batch(size, **kwargs) if create else cls.build_batch(size, **kwargs)
+
+
+@contextmanager
+def _naming_unknown_fields(factory_class: type[Any], model_class: type[Any], kwargs: dict[str, Any]) -> Iterator[None]:
+    """Turn Django's "unexpected keyword arguments" TypeError into one that names the factory."""
+    try:
+        yield
+    except TypeError as exc:
+        unknown = [name for name in kwargs if not _is_model_attribute(model_class, name)]
+        if not unknown:
+            raise
+        raise UnknownFieldError(factory_class.__name__, model_class.__name__, unknown) from exc
+
+
+def _is_model_attribute(model_class: type[Any], name: str) -> bool:
+    if not hasattr(model_class, "_meta"):
+        return True
+    try:
+        model_class._meta.get_field(name)
+    except FieldDoesNotExist:
+        return isinstance(getattr(model_class, name, None), property) or any(
+            f.attname == name for f in model_class._meta.concrete_fields
+        )
+    return True
 
 
 def _check_strategy(strategy: str) -> str:
