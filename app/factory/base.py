@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -13,7 +12,7 @@ from factory import enums, errors
 from factory.base import StubObject
 from factory.django import DjangoModelFactory
 
-from .bridge import run_in_db_thread
+from .bridge import awaiting_is_possible, run_in_db_thread
 from .builder import build
 from .bulk import bulk_generate
 from .errors import SyncCallError, UnknownFieldError
@@ -62,10 +61,8 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
 
     @classmethod
     def _run(cls, method: str, work: Callable[[], R], *, strategy: str) -> Coroutine[Any, Any, R]:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            raise SyncCallError(cls.__name__, method) from None
+        if not awaiting_is_possible():
+            raise SyncCallError(cls.__name__, method)
         using = cls._meta.database if strategy == enums.CREATE_STRATEGY else None  # type: ignore[attr-defined]
         return run_in_db_thread(work, atomic_using=using)
 

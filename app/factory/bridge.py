@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import AsyncToSync, async_to_sync, sync_to_async
 from django.db import transaction
 
 R = TypeVar("R")
@@ -27,6 +28,20 @@ async def run_in_db_thread(work: Callable[[], R], *, atomic_using: str | None) -
     connection and one transaction.
     """
     return await sync_to_async(_in_transaction, thread_sensitive=True)(work, atomic_using)
+
+
+def awaiting_is_possible() -> bool:
+    """False in plain sync code: no running event loop and not inside ``async_to_sync``.
+
+    ``async_to_sync(fn)()`` calls ``fn`` in the sync thread, before its loop runs, after
+    registering that thread's executor in ``AsyncToSync.executors`` (asgiref 3.x, checked on
+    3.8 to 3.13): that is how ``async_to_sync(UserFactory.create)()`` is told from a bare call.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return getattr(AsyncToSync.executors, "current", None) is not None
+    return True
 
 
 async def _await(awaitable: Awaitable[R]) -> R:

@@ -1,0 +1,159 @@
+"""Differential tests: AsyncFactory and plain DjangoModelFactory give the same values and rows.
+
+Hypothesis picks declarations (Sequence, Faker, LazyFunction, LazyAttribute, SelfAttribute,
+SubFactory, Trait, Maybe, RelatedFactory, post_generation) and call arguments (including
+``__`` overrides); the same definitions are turned into an async factory tree and a sync
+one, both run with the same Faker seed and fresh sequences, and their results are compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+import pytest
+from asgiref.sync import async_to_sync
+from django.db import transaction
+from factory.django import DjangoModelFactory
+from factory.random import reseed_random
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.factory import AsyncFactory
+from tests.testapp.models import Address, Company, Person
+
+NAME = {
+    "sequence": lambda: factory.Sequence(lambda n: f"person {n}"),
+    "faker": lambda: factory.Faker("name"),
+    "lazy_function": lambda: factory.LazyFunction(lambda: "lazy"),
+}
+EMAIL = {
+    "lazy_attribute": lambda: factory.LazyAttribute(lambda o: f"{o.name.replace(' ', '.')}@example.org"),
+    "self_attribute": lambda: factory.SelfAttribute("name"),
+    "constant": lambda: "static@example.org",
+}
+COUNTRY = {
+    "from_company": lambda: factory.SelfAttribute("company.country"),
+    "iterator": lambda: factory.Iterator(["FR", "DE", "IT"]),
+    "faker": lambda: factory.Faker("country_code"),
+}
+
+
+def make_factories(base: type[Any], choice: dict[str, Any]) -> type[Any]:
+    """Build a Person factory tree on ``base`` (AsyncFactory or DjangoModelFactory)."""
+
+    company = type(
+        "CompanyF",
+        (base,),
+        {
+            "Meta": type("Meta", (), {"model": Company}),
+            "name": factory.Sequence(lambda n: f"company {n}"),
+            "country": factory.Faker("country_code"),
+        },
+    )
+    address = type(
+        "AddressF",
+        (base,),
+        {
+            "Meta": type("Meta", (), {"model": Address}),
+            "city": factory.Faker("city"),
+        },
+    )
+    attrs: dict[str, Any] = {
+        "Meta": type("Meta", (), {"model": Person, "skip_postgeneration_save": True}),
+        "Params": type("Params", (), {"vip": factory.Trait(rank=100), "lucky": False}),
+        "name": NAME[choice["name"]](),
+        "email": EMAIL[choice["email"]](),
+        "company": factory.SubFactory(company) if choice["company"] else None,
+        "country": COUNTRY[choice["country"] if choice["company"] else "iterator"](),
+        "rank": factory.Maybe("lucky", yes_declaration=7, no_declaration=1),
+    }
+    if choice["related"]:
+        attrs["addresses"] = factory.RelatedFactory(address, "person", city=factory.SelfAttribute("..name"))
+    if choice["hook"]:
+
+        def bump(obj: Person, create: bool, extracted: Any, **kwargs: Any) -> None:
+            obj.rank += extracted or 0
+            if create:
+                obj.save()
+
+        attrs["bump"] = factory.PostGeneration(bump)
+    return type("PersonF", (base,), attrs)
+
+
+choices = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(sorted(NAME)),
+        "email": st.sampled_from(sorted(EMAIL)),
+        "country": st.sampled_from(sorted(COUNTRY)),
+        "company": st.booleans(),
+        "related": st.booleans(),
+        "hook": st.booleans(),
+    }
+)
+
+
+@st.composite
+def calls(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], int]:
+    choice = draw(choices)
+    kwargs: dict[str, Any] = {}
+    if draw(st.booleans()):
+        kwargs["name"] = draw(st.sampled_from(["Ada", "Grace Hopper"]))
+    if draw(st.booleans()):
+        kwargs["vip"] = True
+    if draw(st.booleans()):
+        kwargs["lucky"] = True
+    if choice["company"] and draw(st.booleans()):
+        kwargs["company__name"] = "ACME"
+    if choice["related"] and draw(st.booleans()):
+        kwargs["addresses__city"] = "Lyon"
+    if choice["hook"] and draw(st.booleans()):
+        kwargs["bump"] = draw(st.integers(0, 5))
+    return choice, kwargs, draw(st.integers(0, 2**16))
+
+
+def snapshot(person: Person) -> dict[str, Any]:
+    company = person.company
+    return {
+        "name": person.name,
+        "email": person.email,
+        "country": person.country,
+        "rank": person.rank,
+        "company": None if company is None else (company.name, company.country),
+        "saved_rank": Person.objects.get(pk=person.pk).rank if person.pk else None,
+        "cities": sorted(Address.objects.filter(person=person).values_list("city", flat=True)) if person.pk else [],
+    }
+
+
+def counts() -> tuple[int, int, int]:
+    return Person.objects.count(), Company.objects.count(), Address.objects.count()
+
+
+def run_rolled_back(make: Any, seed: int) -> tuple[dict[str, Any], tuple[int, ...], bool]:
+    """Values, new rows and saved-ness of ``make()``; its rows are rolled back afterwards."""
+    with transaction.atomic():
+        before = counts()
+        reseed_random(seed)
+        result = make()
+        rows = tuple(a - b for a, b in zip(counts(), before, strict=True))
+        values = snapshot(result)
+        transaction.set_rollback(True)
+    return values, rows, result.pk is not None
+
+
+@pytest.mark.django_db
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(call=calls(), create=st.booleans())
+def test_async_and_sync_factories_agree(call: tuple[dict[str, Any], dict[str, Any], int], create: bool) -> None:
+    choice, kwargs, seed = call
+    method = "create" if create else "build"
+    async_factory = make_factories(AsyncFactory, choice)
+    sync_factory = make_factories(DjangoModelFactory, choice)
+
+    # async_to_sync from pytest's thread: the async call's queries run in this thread, inside
+    # the savepoint that run_rolled_back opens.
+    async_side = run_rolled_back(lambda: async_to_sync(getattr(async_factory, method))(**kwargs), seed)
+    sync_side = run_rolled_back(lambda: getattr(sync_factory, method)(**kwargs), seed)
+
+    assert async_side == sync_side
+    assert async_side[2] == create
