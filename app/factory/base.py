@@ -64,7 +64,10 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
         if not awaiting_is_possible():
             raise SyncCallError(cls.__name__, method)
         using = cls._meta.database if strategy == enums.CREATE_STRATEGY else None  # type: ignore[attr-defined]
-        return run_in_db_thread(work, atomic_using=using)
+        call = run_in_db_thread(work, atomic_using=using)
+        # So that a forgotten await warns "coroutine 'UserFactory.create' was never awaited".
+        call.__qualname__ = f"{cls.__name__}.{method}"  # type: ignore[attr-defined]
+        return call
 
     @classmethod
     def _one(cls, method: str, strategy: str, kwargs: dict[str, Any]) -> Coroutine[Any, Any, Any]:
