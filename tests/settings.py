@@ -6,7 +6,7 @@ import tempfile
 from settings import *  # noqa: F403
 from settings import DATABASES, INSTALLED_APPS
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp", "tests.bulkapp", "tests.recipes"]
 
 # Tests create many users: a deliberately weak, fast hasher (never use it outside tests).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -3,8 +3,28 @@
 Copy this package into any Django project: it imports only Django, factory_boy and asgiref.
 """
 
+from .auth import AuthUserFactory
 from .base import AsyncFactory
-from .errors import AsyncFactoryError, SyncCallError
+from .declarations import OptionalSubFactory
+from .errors import (
+    AsyncFactoryError,
+    FactoryValidationError,
+    OptionalSubFactoryError,
+    SyncCallError,
+    UniqueUsernameError,
+)
 from .signals import mute_signals
+from .validation import CleanModelFactory
 
-__all__ = ["AsyncFactory", "AsyncFactoryError", "SyncCallError", "mute_signals"]
+__all__ = [
+    "AsyncFactory",
+    "AsyncFactoryError",
+    "AuthUserFactory",
+    "CleanModelFactory",
+    "FactoryValidationError",
+    "OptionalSubFactory",
+    "OptionalSubFactoryError",
+    "SyncCallError",
+    "UniqueUsernameError",
+    "mute_signals",
+]

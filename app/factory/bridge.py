@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from asgiref.sync import AsyncToSync, async_to_sync, sync_to_async
@@ -13,11 +14,20 @@ from django.db import transaction
 R = TypeVar("R")
 
 
+# The AsyncToSync executor of the ORM thread when the current factory call started in it.
+_NO_CALL = object()
+_call_executor: ContextVar[object] = ContextVar("call_executor", default=_NO_CALL)
+
+
 def _in_transaction(work: Callable[[], R], using: str | None) -> R:
-    if using is None:
-        return work()
-    with transaction.atomic(using=using):
-        return work()
+    token = _call_executor.set(getattr(AsyncToSync.executors, "current", None))
+    try:
+        if using is None:
+            return work()
+        with transaction.atomic(using=using):
+            return work()
+    finally:
+        _call_executor.reset(token)
 
 
 async def run_in_db_thread(work: Callable[[], R], *, atomic_using: str | None) -> R:
@@ -31,16 +41,18 @@ async def run_in_db_thread(work: Callable[[], R], *, atomic_using: str | None) -
 
 
 def awaiting_is_possible() -> bool:
-    """False in plain sync code: no running event loop and not inside ``async_to_sync``.
+    """False in plain sync code (a script, a sync hook): no running loop, not in ``async_to_sync``.
 
     ``async_to_sync(fn)()`` calls ``fn`` in the sync thread, before its loop runs, after
-    registering that thread's executor in ``AsyncToSync.executors`` (asgiref 3.x, checked on
-    3.8 to 3.13): that is how ``async_to_sync(UserFactory.create)()`` is told from a bare call.
+    registering a new executor for that thread in ``AsyncToSync.executors`` (asgiref 3.x,
+    checked on 3.8 to 3.13): that is how ``async_to_sync(UserFactory.create)()`` is told from a
+    bare call, also in a sync hook whose thread is itself under an outer ``async_to_sync``.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return getattr(AsyncToSync.executors, "current", None) is not None
+        current = getattr(AsyncToSync.executors, "current", None)
+        return current is not None and current is not _call_executor.get()
     return True
 
 

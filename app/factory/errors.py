@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from factory.errors import FactoryError
 
 
@@ -32,3 +33,32 @@ class UnknownFieldError(AsyncFactoryError, TypeError):
             f"call or the declaration, or list it in {factory_name}.Meta.exclude or {factory_name}.Params "
             "if it is only an input to other declarations."
         )
+
+
+class FactoryValidationError(ValidationError, AsyncFactoryError):
+    """A CleanModelFactory's object failed ``full_clean()``, so nothing of the call was saved.
+
+    A ``django.core.exceptions.ValidationError``: ``error_dict`` and ``message_dict`` are Django's.
+    """
+
+    def __init__(self, summary: str, error: ValidationError) -> None:
+        super().__init__(error.error_dict if hasattr(error, "error_dict") else error.error_list)
+        self.summary = summary
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class UniqueUsernameError(AsyncFactoryError):
+    """AuthUserFactory found no unused value for the user model's USERNAME_FIELD."""
+
+    def __init__(self, factory_name: str, model_label: str, field_name: str, tries: int) -> None:
+        super().__init__(
+            f"{factory_name} could not find an unused {field_name} for {model_label} in {tries} tries "
+            "(each Faker value was already tried in this process, already in the database, or invalid "
+            f"for the field). Fix: pass {field_name}=... yourself."
+        )
+
+
+class OptionalSubFactoryError(AsyncFactoryError):
+    """An OptionalSubFactory got contradicting arguments or sits on a field that cannot be None."""

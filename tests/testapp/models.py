@@ -58,3 +58,14 @@ class Tagged(models.Model):
     label = models.CharField(max_length=100)
 
     objects = TaggedManager()
+
+
+class Bag(models.Model):
+    """JSON fields for factory.Dict and factory.List (core suite: test_declarations)."""
+
+    data = models.JSONField(default=dict)
+    items = models.JSONField(default=list)
+
+    async def aset_items(self, items: list[Any]) -> None:
+        self.items = items
+        await self.asave(update_fields=["items"])

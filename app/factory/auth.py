@@ -1,0 +1,146 @@
+"""AuthUserFactory: valid users of ``settings.AUTH_USER_MODEL``, looked up at each use, never at import."""
+
+# mypy: disallow-untyped-calls=False
+# (this module subclasses factory_boy classes whose methods are unannotated)
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import factory
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
+from factory import declarations, enums
+from factory.django import DjangoOptions, Password
+
+from .errors import UniqueUsernameError
+from .validation import CleanModelFactory
+
+if TYPE_CHECKING:
+    # django-stubs' placeholder that its mypy plugin turns into the configured AUTH_USER_MODEL.
+    from django.contrib.auth.models import _User  # noqa: F401 - used as the string "_User" below
+
+#: Faker values tried per user for the USERNAME_FIELD before UniqueUsernameError.
+USERNAME_TRIES = 200
+
+
+class _UserModel:
+    """``Meta.model`` value that stands for ``get_user_model()``, looked up at each use."""
+
+    def __repr__(self) -> str:
+        return "get_user_model()"
+
+
+USER_MODEL = _UserModel()
+
+
+class _UserModelOptions(DjangoOptions):
+    """DjangoOptions whose model may be USER_MODEL: nothing is resolved while the class is defined.
+
+    factory_boy resolves ``Meta.model`` when the class is defined (``get_model_class``); here that
+    returns the marker, and every later call returns ``get_user_model()``, so the factory follows
+    ``AUTH_USER_MODEL`` (``override_settings`` included) and imports without django.contrib.auth.
+    """
+
+    _defined = False
+
+    def contribute_to_class(self, *args: Any, **kwargs: Any) -> None:
+        super().contribute_to_class(*args, **kwargs)
+        self._defined = True
+
+    def get_model_class(self) -> Any:
+        if self.model is not USER_MODEL:
+            return super().get_model_class()
+        if not self._defined:
+            return USER_MODEL
+        try:
+            return get_user_model()
+        except ImproperlyConfigured as exc:
+            factory_class: Any = self.factory
+            raise ImproperlyConfigured(
+                f"{factory_class.__name__} makes users of settings.AUTH_USER_MODEL, but {exc}. Fix: add that "
+                "model's app to INSTALLED_APPS ('django.contrib.auth' for 'auth.User') or set AUTH_USER_MODEL."
+            ) from exc
+
+    def _get_counter_reference(self) -> Any:
+        # The model is unknown until first use: share the parent's sequence only if both follow it.
+        base: Any = self.base_factory
+        base_follows = base is not None and base._meta.model is USER_MODEL
+        if self.model is USER_MODEL and base_follows:
+            return base._meta.counter_reference
+        if self.model is USER_MODEL or base_follows:
+            return self
+        return super()._get_counter_reference()
+
+
+class _UserField(declarations.BaseDeclaration):
+    """A Faker value for one user field, left out when the user model has no such field.
+
+    For the model's USERNAME_FIELD the value is one not tried before in this process, valid for the
+    field and, when creating, absent from the database (case-insensitively).
+    """
+
+    def __init__(self, field_name: str, provider: str) -> None:
+        super().__init__()
+        self.field_name = field_name
+        self.provider = provider
+        self.tried: dict[str, set[str]] = {}
+
+    def evaluate(self, instance: Any, step: Any, extra: dict[str, Any]) -> Any:
+        meta = step.builder.factory_meta
+        model = meta.get_model_class()
+        try:
+            field = model._meta.get_field(self.field_name)
+        except FieldDoesNotExist:
+            return declarations.SKIP
+        fake = factory.Faker._get_faker()
+        if self.field_name != model.USERNAME_FIELD:
+            return getattr(fake, self.provider)()
+        tried = self.tried.setdefault(model._meta.label, set())
+        check_database = step.builder.strategy == enums.CREATE_STRATEGY
+        for _ in range(USERNAME_TRIES):
+            candidate = getattr(fake, self.provider)()
+            if candidate in tried:
+                continue
+            tried.add(candidate)
+            try:
+                field.run_validators(candidate)
+            except ValidationError:
+                continue
+            taken = model._default_manager.using(meta.database).filter(**{f"{field.name}__iexact": candidate})
+            if check_database and taken.exists():
+                continue
+            return candidate
+        raise UniqueUsernameError(meta.factory.__name__, model._meta.label, field.name, USERNAME_TRIES)
+
+
+class _UserModelFactory(CleanModelFactory["_User"]):
+    # factory_boy takes a factory's options class from its bases, so it is set one level up.
+    _options_class = _UserModelOptions
+
+    class Meta:
+        abstract = True
+
+
+class AuthUserFactory(_UserModelFactory):
+    """Valid users of ``get_user_model()`` (resolved at each use, never at import), validated before saving.
+
+    A unique Faker ``username`` (or ``email`` when that is the USERNAME_FIELD), a random email,
+    first and last name (each left out if the model lacks the field). ``password="x"`` sets a
+    usable password, ``password=None`` an unusable one, and by default a random one is hashed
+    and forgotten. Traits: ``staff=True``, ``superuser=True``.
+    """
+
+    class Meta:
+        model = USER_MODEL
+
+    class Params:
+        staff = factory.Trait(is_staff=True)
+        superuser = factory.Trait(is_staff=True, is_superuser=True)
+
+    username = _UserField("username", "user_name")
+    email = _UserField("email", "email")
+    first_name = _UserField("first_name", "first_name")
+    last_name = _UserField("last_name", "last_name")
+    # make_password: None gives an unusable password; runs in the ORM thread, off the event loop.
+    password = Password(factory.Faker("password"))

@@ -1,0 +1,1 @@
+"""Example models and factories: the validated factories, AuthUserFactory, OptionalSubFactory, the recipes."""
