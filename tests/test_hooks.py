@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from app.factory import AsyncFactory
+from app.factory.errors import LateAttributeError
 from tests.testapp.factories import CompanyFactory
 from tests.testapp.models import Account, Address, Bag, Company, Person, Team
 
@@ -198,18 +199,30 @@ async def country_copy(obj: Any) -> str:
 
 
 @pytest.mark.parametrize(
-    ("email_declaration", "expected"),
-    [
-        (factory.LazyAttribute(lambda o: f"staff@{o.company.name}"), "staff@Declared later"),
-        (factory.LazyAttribute(company_email), "staff@Declared later"),
-        (factory.LazyAttribute(country_copy), "copy of async country"),
-    ],
-    ids=["sync-reads-a-later-sub-factory", "async-reads-a-later-sub-factory", "async-reads-a-later-async-attribute"],
+    "email_declaration",
+    [factory.LazyAttribute(lambda o: f"staff@{o.company.name}"), factory.LazyAttribute(company_email)],
+    ids=["sync", "async"],
 )
-async def test_lazy_attribute_can_read_declarations_declared_after_it(email_declaration: Any, expected: str):
-    # As in factory_boy, a LazyAttribute may read any other declaration, whatever their order.
+async def test_lazy_attribute_can_read_declarations_declared_before_it(email_declaration: Any):
     class Reading(AsyncFactory[Person]):
-        email = email_declaration  # declared first: resolved before what it reads
+        name = "reader"
+        company = factory.SubFactory(CompanyFactory, name="Declared earlier")
+        country = factory.LazyAttribute(async_country)
+        email = email_declaration
+
+        class Meta:
+            model = Person
+
+    person = await Reading.create()
+
+    assert person.email == "staff@Declared earlier"
+    assert (await Person.objects.aget(pk=person.pk)).email == "staff@Declared earlier"
+
+
+async def test_sync_lazy_attribute_can_read_declarations_declared_after_it():
+    # As in factory_boy: a sync LazyAttribute may read any declaration, whatever their order.
+    class Reading(AsyncFactory[Person]):
+        email = factory.LazyAttribute(lambda o: f"staff@{o.company.name} from {o.country}")
         name = "reader"
         company = factory.SubFactory(CompanyFactory, name="Declared later")
         country = factory.LazyAttribute(async_country)
@@ -219,8 +232,31 @@ async def test_lazy_attribute_can_read_declarations_declared_after_it(email_decl
 
     person = await Reading.create()
 
-    assert person.email == expected
-    assert (await Person.objects.aget(pk=person.pk)).email == expected
+    assert person.email == "staff@Declared later from async country"
+
+
+@pytest.mark.parametrize(
+    ("email_declaration", "read"),
+    [(factory.LazyAttribute(company_email), "company"), (factory.LazyAttribute(country_copy), "country")],
+    ids=["reads-a-later-sub-factory", "reads-a-later-async-attribute"],
+)
+async def test_async_lazy_attribute_reading_a_later_declaration_says_how_to_fix_it(email_declaration: Any, read: str):
+    # An async function runs on the event loop, where the builder cannot compute other fields.
+    class Reading(AsyncFactory[Person]):
+        email = email_declaration
+        name = "reader"
+        company = factory.SubFactory(CompanyFactory, name="Declared later")
+        country = factory.LazyAttribute(async_country)
+
+        class Meta:
+            model = Person
+
+    with pytest.raises(LateAttributeError) as raised:
+        await Reading.create()
+
+    assert f"An async function of Reading read {read!r} before it was computed" in str(raised.value)
+    assert f"declare {read!r} above the async declaration" in str(raised.value)
+    assert not await Person.objects.aexists()
 
 
 async def test_async_hooks_run_on_the_callers_event_loop():

@@ -1,34 +1,46 @@
 """The builder that lets sync factory_boy resolve async declarations and hooks.
 
 This is the only module that touches private factory_boy details: ``StepBuilder``,
-``BuildStep``, ``Resolver`` and the name-mangled ``Resolver.__values``. It was checked against
-factory_boy 3.3.x (``requirements.txt`` pins ``factory_boy>=3.3.3,<3.4``); ``build`` is
-``StepBuilder.build`` from factory_boy 3.3.3 with each user-provided result passed through
-``resolve``.
+``BuildStep``, ``Resolver`` and its name-mangled ``__values`` and ``__step``, ``parse_declarations``
+and ``FactoryOptions.instantiate``/``prepare_arguments``. It was checked against factory_boy
+3.3.x (``requirements.txt`` pins ``factory_boy>=3.3.3,<3.4``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Protocol
 
+from factory import base as factory_base
 from factory import builder, enums
+from factory import django as factory_django
 from factory.base import FactoryOptions
 
 from .bridge import resolve
+from .errors import LateAttributeError
 
 
 class AsyncResolver(builder.Resolver):
     """A Resolver that awaits values returned as awaitables (async LazyFunction/LazyAttribute)."""
 
     def __getattr__(self, name: str) -> Any:
-        value = super().__getattr__(name)
-        awaited = resolve(value)
-        if awaited is not value:
-            # Cache the awaited result where Resolver caches values, so that other
-            # declarations reading this one (LazyAttribute, SelfAttribute) see the result,
-            # and the coroutine is awaited once.
-            self._Resolver__values[name] = awaited
-        return awaited
+        values = self._Resolver__values
+        if name in values:
+            return values[name]
+        factory_meta = self._Resolver__step.builder.factory_meta
+        if _on_event_loop():
+            # An async LazyAttribute runs on the event loop, where the sync ORM and the builder
+            # cannot run: it can only read what is already computed.
+            raise LateAttributeError(factory_meta.factory.__name__, name)
+        try:
+            value = resolve(super().__getattr__(name))
+        except Exception as exc:
+            _note(exc, factory_meta, f"computed {name!r}")
+            raise
+        # Cache the awaited result where Resolver caches values, so that declarations reading
+        # this one see the result, and a coroutine is awaited once.
+        values[name] = value
+        return value
 
 
 class AsyncBuildStep(builder.BuildStep):
@@ -39,9 +51,22 @@ class AsyncBuildStep(builder.BuildStep):
 
 
 class AsyncStepBuilder(builder.StepBuilder):
-    """StepBuilder whose steps await async results; sub-factories inherit it via ``recurse``."""
+    """StepBuilder whose steps await async results; sub-factories inherit it via ``recurse``.
+
+    ``build`` is factory_boy 3.3.3's ``StepBuilder.build`` in three parts (``resolve_step``,
+    ``instantiate``, ``PostGenerationSteps``), each user result passed through ``resolve``.
+    """
 
     def build(self, parent_step: builder.BuildStep | None = None, force_sequence: int | None = None) -> Any:
+        step, post, args, kwargs = self.resolve_step(parent_step, force_sequence)
+        instance = self.instantiate(step, args, kwargs)
+        PostGenerationSteps(step, instance, post).run_all()
+        return instance
+
+    def resolve_step(
+        self, parent_step: builder.BuildStep | None, force_sequence: int | None
+    ) -> tuple[AsyncBuildStep, builder.DeclarationSet, tuple[Any, ...], dict[str, Any]]:
+        """Resolve the pre-declarations: the step, the post-declarations and the model's arguments."""
         pre, post = builder.parse_declarations(
             self.extras,
             base_pre=self.factory_meta.pre_declarations,
@@ -53,30 +78,150 @@ class AsyncStepBuilder(builder.StepBuilder):
             sequence = self.force_init_sequence
         else:
             sequence = self.factory_meta.next_sequence()
-
         step = AsyncBuildStep(builder=self, sequence=sequence, parent_step=parent_step)
         step.resolve(pre)
         args, kwargs = self.factory_meta.prepare_arguments(step.attributes)
-        instance = resolve(self.factory_meta.instantiate(step=step, args=args, kwargs=kwargs))
+        return step, post, args, kwargs
 
-        postgen_results = {}
-        for declaration_name in post.sorted():
-            declaration = post[declaration_name]
-            postgen_results[declaration_name] = resolve(
-                declaration.declaration.evaluate_post(instance=instance, step=step, overrides=declaration.context)
+    def instantiate(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``_build``, ``_create`` or a StubObject, as the strategy says (awaited if async)."""
+        try:
+            return resolve(self.factory_meta.instantiate(step=step, args=args, kwargs=kwargs))
+        except Exception as exc:
+            _note(exc, self.factory_meta, f"made its {self.strategy} object")
+            raise
+
+
+class PostGenerationSteps:
+    """One object's post-generation declarations, then ``_after_postgeneration``.
+
+    ``run_all()`` is what factory_boy does right after making the object; ``run(i)`` and
+    ``finish()`` let ``bulk_create_batch`` insert many objects first and then run their steps
+    declaration by declaration (declaration order, as factory_boy sorts them).
+    """
+
+    __slots__ = ("_post", "_results", "_step", "instance", "names")
+
+    def __init__(self, step: builder.BuildStep, instance: Any, post: builder.DeclarationSet) -> None:
+        self.instance = instance
+        self.names: list[str] = list(post.sorted()) if post.declarations else []
+        self._step: builder.BuildStep | None = step
+        self._post = post
+        self._results: dict[str, Any] = {}
+
+    def run_all(self) -> None:
+        for index in range(len(self.names)):
+            self.run(index)
+        self.finish()
+
+    def run(self, index: int) -> None:
+        """Evaluate the ``index``-th post-generation declaration (RelatedFactory, post_generation...)."""
+        step = self._step
+        assert step is not None, "run() after finish()"
+        name = self.names[index]
+        declaration = self._post[name]
+        try:
+            self._results[name] = resolve(
+                declaration.declaration.evaluate_post(instance=self.instance, step=step, overrides=declaration.context)
             )
-        # FactoryOptions.use_postgeneration_results drops the hook's return value, so call
-        # the hook itself to await an ``async def _after_postgeneration``.
+        except Exception as exc:
+            _note(exc, step.builder.factory_meta, f"ran its {name!r} post-generation declaration")
+            raise
+
+    def finish(self) -> None:
+        """Call the factory's ``_after_postgeneration`` (awaited if async), then drop the build state."""
+        step = self._step
+        assert step is not None, "finish() twice"
+        self._step = None  # the step holds the resolver and its parents: let them go
+        # FactoryOptions.use_postgeneration_results drops the hook's return value, so call the
+        # hook itself to await an ``async def _after_postgeneration``.
         resolve(
-            self.factory_meta.factory._after_postgeneration(
-                instance,
-                create=self.strategy == enums.CREATE_STRATEGY,
-                results=postgen_results,
+            step.builder.factory_meta.factory._after_postgeneration(
+                self.instance,
+                create=step.builder.strategy == enums.CREATE_STRATEGY,
+                results=self._results,
             )
         )
-        return instance
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
+    """Say on ``exc`` which factory was at work, once per factory, innermost first."""
+    factory: Any = factory_meta.factory
+    if getattr(exc, "_asyncfactory_noted", None) is not factory:
+        exc.add_note(f"(raised while {factory.__name__} {what})")
+        exc._asyncfactory_noted = factory  # type: ignore[attr-defined]
 
 
 def build(factory_meta: FactoryOptions, params: dict[str, Any], strategy: str) -> Any:
     """Build one object of the factory described by ``factory_meta`` (sync)."""
     return AsyncStepBuilder(factory_meta, params, strategy).build()
+
+
+# --- bulk_create_batch --------------------------------------------------------------------------
+# The classes below serve app/factory/bulk.py. They use the same factory_boy 3.3.3 internals as
+# AsyncStepBuilder (parse_declarations, DeclarationSet, BuildStep, FactoryOptions.instantiate and
+# prepare_arguments) and leave the classes above unchanged.
+
+
+class BulkCollector(Protocol):
+    """What a BulkStepBuilder hands its objects to (``app.factory.bulk``'s plan)."""
+
+    def handles(self, factory_meta: Any) -> bool:
+        """Whether objects of this factory go through ``instantiate``/``defer`` (Django models)."""
+
+    def instantiate(
+        self, factory_meta: Any, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Return the object for these arguments: unsaved and queued for insert, or created."""
+
+    def defer(self, postgen: PostGenerationSteps) -> None:
+        """Keep an object's post-generation to run once the object is in the database."""
+
+
+class BulkStepBuilder(AsyncStepBuilder):
+    """AsyncStepBuilder for ``bulk_create_batch``: a collector makes the objects, post-generation waits.
+
+    For Django model factories, ``build`` resolves the declarations as ``AsyncStepBuilder.build``
+    does (same sequence numbers, same SubFactory recursion, through this class), then asks the
+    collector for the object instead of calling ``_create``, and hands the collector a
+    ``PostGenerationSteps`` instead of running post-generation now. Other factories
+    (``factory.Dict``, ``factory.List``, context unrolling through DictFactory) build as usual.
+    """
+
+    def __init__(self, factory_meta: Any, extras: dict[str, Any], strategy: str, collector: BulkCollector) -> None:
+        super().__init__(factory_meta, extras, strategy)
+        self.collector = collector
+
+    def recurse(self, factory_meta: Any, extras: dict[str, Any]) -> BulkStepBuilder:
+        return BulkStepBuilder(factory_meta, extras, strategy=self.strategy, collector=self.collector)
+
+    def build(self, parent_step: builder.BuildStep | None = None, force_sequence: int | None = None) -> Any:
+        if not self.collector.handles(self.factory_meta):
+            return super().build(parent_step=parent_step, force_sequence=force_sequence)
+        step, post, args, kwargs = self.resolve_step(parent_step, force_sequence)
+        instance = self.collector.instantiate(self.factory_meta, step, args, kwargs)
+        if post.declarations or not _after_postgeneration_is_noop(self.factory_meta.factory):
+            self.collector.defer(PostGenerationSteps(step, instance, post))
+        return instance
+
+
+def _after_postgeneration_is_noop(factory: Any) -> bool:
+    """Whether ``factory._after_postgeneration(instance, create, results={})`` does nothing.
+
+    True for factory_boy's own hooks (DjangoModelFactory's saves only when ``results`` is not
+    empty): then an object without post-generation declarations needs no deferred step.
+    """
+    hook = getattr(factory._after_postgeneration, "__func__", None)
+    return hook is _DJANGO_AFTER_POSTGENERATION or hook is _BASE_AFTER_POSTGENERATION
+
+
+_DJANGO_AFTER_POSTGENERATION = vars(factory_django.DjangoModelFactory)["_after_postgeneration"].__func__
+_BASE_AFTER_POSTGENERATION = vars(factory_base.BaseFactory)["_after_postgeneration"].__func__

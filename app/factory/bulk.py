@@ -1,10 +1,303 @@
-"""bulk_create_batch: create_batch's objects, inserted with bulk_create."""
+"""bulk_create_batch: create_batch's objects, inserted with bulk_create.
+
+``bulk_generate`` runs in the DB thread, inside the transaction ``AsyncFactory._run`` opens, so a
+call is all or nothing. For each chunk of ``batch_size`` top-level objects it:
+
+1. builds them with ``BulkStepBuilder``: every declaration is evaluated as ``create_batch``
+   would (same order, same sequence numbers, SubFactory parents made first), but a Django model
+   object is instantiated unsaved and queued instead of saved, and its post-generation
+   declarations wait;
+2. inserts the queued objects with ``bulk_create``, level by level: an object's level is one
+   more than the highest level of the queued objects its foreign keys (and generic foreign keys)
+   point to, so parents go in before children; Django's ``bulk_create`` copies each parent's new
+   primary key onto the child's ``<fk>_id`` (``Model._prepare_related_fields_for_save``);
+3. runs the post-generation declarations (RelatedFactory, post_generation,
+   PostGenerationMethodCall), declaration by declaration across the chunk's objects; objects
+   they make (RelatedFactory) are built, inserted and completed the same way before the next
+   declaration runs; then ``_after_postgeneration`` for each object.
+
+Objects that ``bulk_create`` would not make as ``create()`` does are created as ``create()``
+does, one query each, after inserting the queued objects they refer to: factories with
+``Meta.django_get_or_create``, factories that override ``_create``, and factories whose model
+manager overrides ``create()``. Models with multi-table inheritance, and backends that cannot
+return primary keys from a bulk insert, raise ``BulkCreateError``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db.models import Model, QuerySet
+from factory import enums, errors
+from factory.django import DjangoModelFactory
 
-def bulk_generate(factory_class: Any, size: int, params: dict[str, Any]) -> list[Any]:
-    """Build ``size`` objects of ``factory_class`` and insert them with ``bulk_create`` (sync)."""
-    raise NotImplementedError("bulk_create_batch is not implemented yet")
+from .bridge import resolve
+from .builder import BulkStepBuilder, PostGenerationSteps
+from .errors import AsyncFactoryError
+
+#: Top-level objects built, inserted and post-generated per round; each round's objects (with
+#: their parents and related objects) are the only unsaved state held at a time.
+DEFAULT_BATCH_SIZE = 1000
+
+# Classes whose _build/_create are factory_boy's or this package's own: not a user override.
+_DEFAULT_HOOK_MODULES = frozenset({"factory.base", "factory.django", f"{__name__.rpartition('.')[0]}.base"})
+
+
+class BulkCreateError(AsyncFactoryError):
+    """``bulk_create_batch`` cannot insert these objects with ``bulk_create``."""
+
+
+def bulk_generate(
+    factory_class: type[DjangoModelFactory[Any]], size: int, params: dict[str, Any], *, batch_size: int | None = None
+) -> list[Any]:
+    """Build ``size`` objects of ``factory_class`` and insert them with ``bulk_create`` (sync).
+
+    Call it in the DB thread inside a transaction (``AsyncFactory.bulk_create_batch`` does).
+    """
+    meta = factory_class._meta
+    if meta.abstract:
+        raise errors.FactoryError(
+            f"Cannot generate instances of abstract factory {factory_class.__name__}; "
+            f"set {factory_class.__name__}.Meta.model and leave {factory_class.__name__}.Meta.abstract unset or False."
+        )
+    if batch_size is None:
+        batch_size = DEFAULT_BATCH_SIZE
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+
+    plan = _BulkPlan()
+    plan.check_factory(meta)  # a clear error before building anything
+    objects: list[Any] = []
+    for start in range(0, size, batch_size):
+        plan.deferred = []
+        for _ in range(min(batch_size, size - start)):
+            object_params = dict(params)  # the builder pops keys: a fresh dict per object
+            # As DjangoModelFactory._generate: kept for the get_or_create IntegrityError fallback.
+            factory_class._original_params = object_params
+            objects.append(BulkStepBuilder(meta, object_params, enums.CREATE_STRATEGY, plan).build())
+        plan.complete(plan.deferred)
+    return objects
+
+
+class _ModelPlan:
+    """How one factory's objects are made: queued for ``bulk_create``, or created one by one."""
+
+    __slots__ = (
+        "alias",
+        "bulk",
+        "factory",
+        "generic_relations",
+        "manager",
+        "model",
+        "named_errors",
+        "needs_returned_pk",
+        "relation_caches",
+    )
+
+    def __init__(self, factory: type[DjangoModelFactory[Any]], model: type[Model]) -> None:
+        self.model = model
+        self.bulk = _fallback_reason(factory, model) is None
+        options: Any = factory._meta  # DjangoOptions: its Django-only options are not typed
+        database = options.database
+        self.alias: str = database if database != DEFAULT_DB_ALIAS else router.db_for_write(model)
+        self.manager = factory._get_manager(model)
+        # The relations bulk_create fills in from a saved parent: forward FK/OneToOne, and
+        # GenericForeignKeys (private fields with an fk_field), which need setting again.
+        self.generic_relations: tuple[Any, ...] = tuple(
+            f for f in model._meta.private_fields if f.is_relation and hasattr(f, "fk_field")
+        )
+        self.needs_returned_pk = not connections[self.alias].features.can_return_rows_from_bulk_insert
+        # ForeignKey/OneToOneField caches, where Model.__init__ keeps an assigned parent.
+        relations: list[Any] = [f for f in model._meta.concrete_fields if f.many_to_one or f.one_to_one]
+        self.relation_caches: tuple[str, ...] = tuple(f.cache_name for f in relations)
+        # On a TypeError, factory_boy's or this package's _build, for its error naming unknown
+        # fields; a user's _build is for the build strategy, which create() never calls.
+        self.named_errors = _owner(factory, "_build").__module__ in _DEFAULT_HOOK_MODULES
+        self.factory = factory
+        if self.bulk:
+            _check_bulk_insertable(factory, model)
+
+
+class _Queued:
+    __slots__ = ("generic", "instance", "level", "plan")
+
+    def __init__(self, instance: Model, level: int, plan: _ModelPlan, generic: list[tuple[Any, Model]] | None) -> None:
+        self.instance = instance
+        self.level = level
+        self.plan = plan
+        self.generic = generic
+
+
+class _BulkPlan:
+    """The ``BulkCollector`` of one ``bulk_create_batch`` call: queued objects, deferred steps."""
+
+    def __init__(self) -> None:
+        self.queued: dict[int, _Queued] = {}  # id(instance) -> entry; holds the instance
+        self.deferred: list[PostGenerationSteps] = []
+        self._plans: dict[type[Any], _ModelPlan | None] = {}
+
+    # BulkCollector --------------------------------------------------------------------------
+
+    def handles(self, factory_meta: Any) -> bool:
+        return self._plan(factory_meta) is not None
+
+    def instantiate(self, factory_meta: Any, step: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        plan = self._plan(factory_meta)
+        assert plan is not None
+        if not plan.bulk:
+            # Created now, as create() would: whatever it refers to must be in the database.
+            if self.queued and self._refers_to_queued(args, kwargs):
+                self.flush()
+            return resolve(factory_meta.instantiate(step=step, args=args, kwargs=kwargs))
+
+        model = plan.model
+        try:
+            instance = model(*args, **kwargs)
+        except TypeError:
+            if not plan.named_errors:
+                raise
+            instance = plan.factory._build(model, *args, **kwargs)  # raises, naming the fields
+        queued = self.queued
+        level = 0
+        cache = instance._state.fields_cache  # Django's per-instance cache of related objects
+        for name in plan.relation_caches:
+            related = cache.get(name)
+            if related is not None:
+                parent = queued.get(id(related))
+                if parent is not None and parent.level >= level:
+                    level = parent.level + 1
+        generic: list[tuple[Any, Model]] | None = None
+        for field in plan.generic_relations:
+            if field.is_cached(instance):
+                parent = queued.get(id(field.get_cached_value(instance)))
+                if parent is not None:
+                    generic = [*(generic or []), (field, parent.instance)]
+                    level = max(level, parent.level + 1)
+        if plan.needs_returned_pk and instance.pk is None:
+            raise BulkCreateError(
+                f"bulk_create_batch needs the primary keys of the rows it inserts, and the "
+                f"{connections[plan.alias].vendor} database {plan.alias!r} cannot return them from a bulk insert "
+                f"(connection.features.can_return_rows_from_bulk_insert is False), so "
+                f"{factory_meta.factory.__name__}'s {plan.model.__name__} objects would have no primary key. "
+                f"Fix: use create_batch() on this backend, or give {plan.model.__name__} primary keys before "
+                f"insert (e.g. a UUIDField(primary_key=True, default=uuid.uuid4))."
+            )
+        queued[id(instance)] = _Queued(instance, level, plan, generic)
+        return instance
+
+    def defer(self, postgen: PostGenerationSteps) -> None:
+        self.deferred.append(postgen)
+
+    # Inserting and completing -----------------------------------------------------------------
+
+    def check_factory(self, factory_meta: Any) -> None:
+        self._plan(factory_meta)
+
+    def flush(self) -> None:
+        """Insert every queued object with bulk_create, lowest level (parents) first."""
+        if not self.queued:
+            return
+        queued, self.queued = self.queued, {}
+        groups: dict[tuple[int, type[Model], str], list[_Queued]] = {}
+        for entry in queued.values():
+            groups.setdefault((entry.level, entry.plan.model, entry.plan.alias), []).append(entry)
+        for key in sorted(groups, key=lambda key: key[0]):  # stable: first-seen order within a level
+            alias = key[2]
+            instances = []
+            for entry in groups[key]:
+                instance = entry.instance
+                # Assigning an unsaved parent routed both to the default database; the parents
+                # are now in ``alias``, and Django checks that a relation stays in one database.
+                instance._state.db = alias
+                for field, parent in entry.generic or ():
+                    # GenericForeignKey.__set__ read the parent's pk when it was still None.
+                    setattr(instance, field.name, parent)
+                instances.append(instance)
+            groups[key][0].plan.manager.bulk_create(instances)
+
+    def complete(self, items: list[PostGenerationSteps]) -> None:
+        """Insert what is queued, then run ``items``' post-generation, then their ``_after_postgeneration``.
+
+        Declaration by declaration: when the i-th post-generation declaration of an object runs,
+        whatever the earlier ones made (RelatedFactory objects, with their own post-generation)
+        is in the database, as with create_batch.
+        """
+        self.flush()
+        stages = max((len(item.names) for item in items), default=0)
+        for index in range(stages):
+            outer, self.deferred = self.deferred, []
+            try:
+                for item in items:
+                    if index < len(item.names):
+                        item.run(index)
+                made = self.deferred
+            finally:
+                self.deferred = outer
+            self.complete(made)
+        self.flush()
+        for item in items:
+            item.finish()
+
+    # Helpers ----------------------------------------------------------------------------------
+
+    def _plan(self, factory_meta: Any) -> _ModelPlan | None:
+        factory = factory_meta.factory
+        try:
+            return self._plans[factory]
+        except KeyError:
+            pass
+        plan = None
+        if issubclass(factory, DjangoModelFactory):
+            model = factory_meta.get_model_class()
+            if isinstance(model, type) and issubclass(model, Model):
+                plan = _ModelPlan(factory, model)
+        self._plans[factory] = plan
+        return plan
+
+    def _refers_to_queued(self, args: Iterable[Any], kwargs: dict[str, Any]) -> bool:
+        queued = self.queued
+        for value in (*args, *kwargs.values()):
+            if id(value) in queued:
+                return True
+            if isinstance(value, (list, tuple, set, frozenset)):
+                if any(id(item) in queued for item in value):
+                    return True
+            elif isinstance(value, dict) and any(id(item) in queued for item in value.values()):
+                return True
+        return False
+
+
+def _owner(factory: type[Any], name: str) -> type[Any]:
+    """The class in ``factory``'s MRO that defines ``name``."""
+    return next(klass for klass in factory.__mro__ if name in vars(klass))
+
+
+def _fallback_reason(factory: type[DjangoModelFactory[Any]], model: type[Model]) -> str | None:
+    """Why ``factory``'s objects must be made by its ``_create`` rather than ``bulk_create``."""
+    options: Any = factory._meta
+    if options.django_get_or_create:
+        return "Meta.django_get_or_create"
+    owner = _owner(factory, "_create")
+    if owner.__module__ not in _DEFAULT_HOOK_MODULES:
+        return f"{owner.__name__}._create"
+    manager = factory._get_manager(model)
+    create = getattr(type(manager), "create", None)
+    # Manager.create is a generated proxy of QuerySet.create (functools.wraps sets __wrapped__).
+    if getattr(create, "__wrapped__", create) is not QuerySet.create:
+        return f"{type(manager).__name__}.create"
+    return None
+
+
+def _check_bulk_insertable(factory: type[Any], model: type[Model]) -> None:
+    opts = model._meta
+    # bulk_create's own test (Django 5.2: _meta.all_parents; older: get_parent_list()).
+    parents = opts.all_parents if hasattr(opts, "all_parents") else opts.get_parent_list()
+    tables = [p for p in parents if p._meta.concrete_model is not opts.concrete_model]
+    if tables:
+        raise BulkCreateError(
+            f"{factory.__name__} makes {opts.label} objects, a multi-table inherited model (its parent "
+            f"{tables[0]._meta.label} has its own table), which Django's bulk_create cannot insert. "
+            f"Fix: use {factory.__name__}.create_batch() for it."
+        )

@@ -62,3 +62,15 @@ class UniqueUsernameError(AsyncFactoryError):
 
 class OptionalSubFactoryError(AsyncFactoryError):
     """An OptionalSubFactory got contradicting arguments or sits on a field that cannot be None."""
+
+
+class LateAttributeError(AsyncFactoryError, AttributeError):
+    """An async LazyAttribute read a declaration that was not computed yet."""
+
+    def __init__(self, factory_name: str, name: str) -> None:
+        super().__init__(
+            f"An async function of {factory_name} read {name!r} before it was computed. Async "
+            "LazyAttribute functions run on the event loop and can read only declarations resolved "
+            f"before them. Fix: declare {name!r} above the async declaration in {factory_name}, or "
+            "make the declaration that reads it a sync LazyAttribute."
+        )

@@ -1,0 +1,1 @@
+"""Models for tests/test_bulk.py (bulk_create_batch)."""
