@@ -13,13 +13,27 @@ import os
 import sys
 from collections.abc import Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
 
 
 def fail(message: str) -> int:
-    print(f"main.py: error: {message}", file=sys.stderr)
+    """Print one line on stderr, with DATABASE_URL's password masked, and return the exit code."""
+    url = os.environ.get("DATABASE_URL", "")
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    for secret in filter(None, (url, password)):
+        message = message.replace(secret, "***")
+    print(f"main.py: error: {' '.join(message.split())}", file=sys.stderr)
     return 1
+
+
+def reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0].rstrip('.') if text else ''}"
 
 
 def describe_database() -> str:
@@ -92,14 +106,13 @@ def main() -> int:
 
         django.setup()
     except Exception as exc:  # settings: a malformed DATABASE_URL, a missing driver, ...
-        return fail(f"could not configure Django: {type(exc).__name__}: {exc}. Check DATABASE_URL.")
+        return fail(f"could not configure Django: {reason(exc)}. Check DATABASE_URL.")
 
     print(f"Database: {describe_database()}")
     try:
         migrate()
     except DatabaseError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return fail(f"cannot use the {describe_database()}: {first_line}. Check DATABASE_URL.")
+        return fail(f"cannot use the {describe_database()}: {reason(exc)}. Check DATABASE_URL.")
 
     try:
         run(scenario())
