@@ -2,11 +2,24 @@
 
 from typing import assert_type
 
+from django.contrib.auth.models import User as AuthUser
 from factory.base import StubObject
 
 from app.factories import FriendFactory, UserFactory
-from app.factory import mute_signals
-from app.models import Friend, User
+from app.factory import AuthUserFactory, CleanModelFactory, OptionalSubFactory, mute_signals
+from app.models import Friend, Profile, User
+
+
+class CleanUserFactory(CleanModelFactory[User]):
+    class Meta:
+        model = User
+
+
+class ProfileWithOptionalUserFactory(CleanModelFactory[Profile]):
+    user = OptionalSubFactory(UserFactory)
+
+    class Meta:
+        model = Profile
 
 
 async def check_factories() -> None:
@@ -21,6 +34,11 @@ async def check_factories() -> None:
     assert_type(await UserFactory.stub(), StubObject)
     assert_type(await FriendFactory.create(), Friend)
     assert_type((await FriendFactory.create()).user, User)
+    assert_type(await CleanUserFactory.create(), User)
+    assert_type(await CleanUserFactory.create_batch(2), list[User])
+    assert_type(await ProfileWithOptionalUserFactory.build(user=True), Profile)
+    assert_type(await AuthUserFactory.create(password="x"), AuthUser)
+    assert_type(await AuthUserFactory.create_batch(2, staff=True), list[AuthUser])
 
 
 async def check_mute_signals() -> None:

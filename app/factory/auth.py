@@ -1,8 +1,5 @@
 """AuthUserFactory: valid users of ``settings.AUTH_USER_MODEL``, looked up at each use, never at import."""
 
-# mypy: disallow-untyped-calls=False
-# (this module subclasses factory_boy classes whose methods are unannotated)
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

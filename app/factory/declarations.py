@@ -1,8 +1,5 @@
 """OptionalSubFactory: a SubFactory for a nullable foreign key that makes nothing unless asked."""
 
-# mypy: disallow-untyped-calls=False
-# (this module subclasses factory_boy classes whose methods are unannotated)
-
 from __future__ import annotations
 
 from typing import Any
