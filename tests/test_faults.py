@@ -194,3 +194,31 @@ async def test_a_failure_anywhere_leaves_every_table_as_it_was(point: str, metho
     Fuse.point = None
     person = await PersonF.create()  # the connection is usable: no aborted transaction
     assert await Address.objects.filter(person=person).acount() == 3
+
+
+class OneRowCompanyF(AsyncFactory[Company]):
+    """A factory whose create() makes one row: it runs without BEGIN/COMMIT of its own."""
+
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"one row {n}")
+
+
+async def test_a_failing_save_receiver_still_rolls_back_a_one_row_create() -> None:
+    from django.db.models.signals import post_save
+
+    def fail(sender: Any, instance: Company, **kwargs: Any) -> None:
+        if instance.name.startswith("one row"):
+            Company.objects.create(name=f"made by a receiver for {instance.name}")
+            raise BoomError("receiver")
+
+    before = await row_counts()
+    post_save.connect(fail, sender=Company)
+    try:
+        with pytest.raises(BoomError, match="receiver"):
+            await OneRowCompanyF.create()
+    finally:
+        post_save.disconnect(fail, sender=Company)
+    assert await row_counts() == before
+    assert (await OneRowCompanyF.create()).pk is not None

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from weakref import WeakKeyDictionary
 
 from asgiref.sync import markcoroutinefunction
 from django.core.exceptions import FieldDoesNotExist
-from factory import enums, errors
+from django.db.models import Manager
+from django.db.models.signals import post_save, pre_save
+from factory import declarations, enums, errors
 from factory.base import StubObject
 from factory.django import DjangoModelFactory
+from factory.faker import Faker
+from factory.fuzzy import BaseFuzzyAttribute
 
 from .bridge import awaiting_is_possible, run_in_db_thread
 from .builder import build
@@ -60,10 +65,10 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
             return cast(T, super()._create(model_class, *args, **kwargs))
 
     @classmethod
-    def _run(cls, method: str, work: Callable[[], R], *, strategy: str) -> Coroutine[Any, Any, R]:
+    def _run(cls, method: str, work: Callable[[], R], *, atomic: bool) -> Coroutine[Any, Any, R]:
         if not awaiting_is_possible():
             raise SyncCallError(cls.__name__, method)
-        using = cls._meta.database if strategy == enums.CREATE_STRATEGY else None  # type: ignore[attr-defined]
+        using = cls._meta.database if atomic else None  # type: ignore[attr-defined]
         call = run_in_db_thread(work, atomic_using=using)
         # So that a forgotten await warns "coroutine 'UserFactory.create' was never awaited".
         call.__qualname__ = f"{cls.__name__}.{method}"  # type: ignore[attr-defined]
@@ -71,12 +76,15 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
 
     @classmethod
     def _one(cls, method: str, strategy: str, kwargs: dict[str, Any]) -> Coroutine[Any, Any, Any]:
-        return cls._run(method, lambda: cls._generate(strategy, kwargs), strategy=strategy)
+        # A call that can only make one row needs no BEGIN/COMMIT: one INSERT is atomic by itself.
+        atomic = strategy == enums.CREATE_STRATEGY and not _makes_one_row(cls, kwargs)
+        return cls._run(method, lambda: cls._generate(strategy, kwargs), atomic=atomic)
 
     @classmethod
     def _many(cls, method: str, strategy: str, size: int, kwargs: dict[str, Any]) -> Coroutine[Any, Any, list[Any]]:
         # A fresh dict per object, as factory_boy's batch methods do (the builder pops keys).
-        return cls._run(method, lambda: [cls._generate(strategy, dict(kwargs)) for _ in range(size)], strategy=strategy)
+        work = lambda: [cls._generate(strategy, dict(kwargs)) for _ in range(size)]  # noqa: E731
+        return cls._run(method, work, atomic=strategy == enums.CREATE_STRATEGY)
 
     # factory_boy's create/build/*_batch return objects; ours return coroutines of them, so
     # mypy sees these overrides as incompatible: that is the point of this class.
@@ -108,7 +116,7 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     @markcoroutinefunction
     def bulk_create_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
         """Create ``size`` objects as ``create_batch`` would, inserted with ``bulk_create``."""
-        return cls._run("bulk_create_batch", lambda: bulk_generate(cls, size, kwargs), strategy=enums.CREATE_STRATEGY)
+        return cls._run("bulk_create_batch", lambda: bulk_generate(cls, size, kwargs), atomic=True)
 
     @classmethod
     @markcoroutinefunction
@@ -169,6 +177,53 @@ def _is_model_attribute(model_class: type[Any], name: str) -> bool:
             f.attname == name for f in model_class._meta.concrete_fields
         )
     return True
+
+
+# Declarations that compute a value and make no row (unless user code in them writes).
+_VALUE_DECLARATIONS = (
+    declarations.Sequence,
+    declarations.LazyFunction,
+    declarations.LazyAttribute,
+    declarations.SelfAttribute,
+    declarations.Iterator,
+    declarations.Transformer,
+    Faker,
+    BaseFuzzyAttribute,
+)
+_one_row_factories: WeakKeyDictionary[type[Any], bool] = WeakKeyDictionary()
+
+
+def _makes_one_row(factory_class: type[AsyncFactory[Any]], kwargs: dict[str, Any]) -> bool:
+    """Whether ``create(**kwargs)`` can make exactly one row: one INSERT and nothing else."""
+    if any(enums.get_builder_phase(value) for value in kwargs.values()):
+        return False
+    simple = _one_row_factories.get(factory_class)
+    if simple is None:
+        simple = _one_row_factories[factory_class] = _is_one_row_factory(factory_class)
+    if not simple:
+        return False
+    model = factory_class._meta.get_model_class()
+    return not (pre_save.has_listeners(model) or post_save.has_listeners(model))
+
+
+def _is_one_row_factory(factory_class: type[AsyncFactory[Any]]) -> bool:
+    meta: Any = factory_class._meta
+    if meta.abstract:
+        return False
+    model = meta.get_model_class()
+    return (
+        not meta.post_declarations.declarations
+        and not meta.parameters
+        and not meta.django_get_or_create
+        and all(
+            isinstance(value, _VALUE_DECLARATIONS) or not enums.get_builder_phase(value)
+            for value in meta.pre_declarations.declarations.values()
+        )
+        and factory_class._create.__func__ is AsyncFactory._create.__func__  # type: ignore[attr-defined]
+        and factory_class._after_postgeneration.__func__ is DjangoModelFactory._after_postgeneration.__func__  # type: ignore[attr-defined]
+        and type(factory_class._get_manager(model)).create is Manager.create
+        and not model._meta.parents
+    )
 
 
 def _check_strategy(strategy: str) -> str:
