@@ -120,21 +120,17 @@ class _ModelPlan:
             _check_bulk_insertable(factory, model)
 
 
-class _Queued:
-    __slots__ = ("generic", "instance", "level", "plan")
-
-    def __init__(self, instance: Model, level: int, plan: _ModelPlan, generic: list[tuple[Any, Model]] | None) -> None:
-        self.instance = instance
-        self.level = level
-        self.plan = plan
-        self.generic = generic
-
-
 class _BulkPlan:
     """The ``BulkCollector`` of one ``bulk_create_batch`` call: queued objects, deferred steps."""
 
     def __init__(self) -> None:
-        self.queued: dict[int, _Queued] = {}  # id(instance) -> entry; holds the instance
+        # The queued objects, in parallel lists: no per-object container, so a round adds no
+        # garbage for the cyclic GC to walk (a full collection walks every returned object too).
+        self.queued: dict[int, int] = {}  # id(instance) -> its position in the lists below
+        self._instances: list[Model] = []  # holds the instances, so their ids stay theirs
+        self._levels: list[int] = []
+        self._model_plans: list[_ModelPlan] = []
+        self._generic: dict[int, list[tuple[Any, Model]]] = {}  # position -> GenericForeignKeys to set again
         self.deferred: list[PostGenerationSteps] = []
         self._plans: dict[type[Any], _ModelPlan | None] = {}
 
@@ -159,22 +155,22 @@ class _BulkPlan:
             if not plan.named_errors:
                 raise
             instance = plan.factory._build(model, *args, **kwargs)  # raises, naming the fields
-        queued = self.queued
+        queued, levels = self.queued, self._levels
+        position = len(levels)
         level = 0
         cache = instance._state.fields_cache  # Django's per-instance cache of related objects
         for name in plan.relation_caches:
             related = cache.get(name)
             if related is not None:
                 parent = queued.get(id(related))
-                if parent is not None and parent.level >= level:
-                    level = parent.level + 1
-        generic: list[tuple[Any, Model]] | None = None
+                if parent is not None and levels[parent] >= level:
+                    level = levels[parent] + 1
         for field in plan.generic_relations:
             if field.is_cached(instance):
                 parent = queued.get(id(field.get_cached_value(instance)))
                 if parent is not None:
-                    generic = [*(generic or []), (field, parent.instance)]
-                    level = max(level, parent.level + 1)
+                    self._generic.setdefault(position, []).append((field, self._instances[parent]))
+                    level = max(level, levels[parent] + 1)
         if plan.needs_returned_pk and instance.pk is None:
             raise BulkCreateError(
                 f"bulk_create_batch needs the primary keys of the rows it inserts, and the "
@@ -184,7 +180,10 @@ class _BulkPlan:
                 f"Fix: use create_batch() on this backend, or give {plan.model.__name__} primary keys before "
                 f"insert (e.g. a UUIDField(primary_key=True, default=uuid.uuid4))."
             )
-        queued[id(instance)] = _Queued(instance, level, plan, generic)
+        queued[id(instance)] = position
+        self._instances.append(instance)
+        levels.append(level)
+        self._model_plans.append(plan)
         return instance
 
     def defer(self, postgen: PostGenerationSteps) -> None:
@@ -199,23 +198,24 @@ class _BulkPlan:
         """Insert every queued object with bulk_create, lowest level (parents) first."""
         if not self.queued:
             return
-        queued, self.queued = self.queued, {}
-        groups: dict[tuple[int, type[Model], str], list[_Queued]] = {}
-        for entry in queued.values():
-            groups.setdefault((entry.level, entry.plan.model, entry.plan.alias), []).append(entry)
+        instances, levels, plans, generic = self._instances, self._levels, self._model_plans, self._generic
+        self.queued, self._instances, self._levels, self._model_plans, self._generic = {}, [], [], [], {}
+        groups: dict[tuple[int, type[Model], str], list[int]] = {}
+        for position, plan in enumerate(plans):
+            groups.setdefault((levels[position], plan.model, plan.alias), []).append(position)
         for key in sorted(groups, key=lambda key: key[0]):  # stable: first-seen order within a level
             alias = key[2]
-            instances = []
-            for entry in groups[key]:
-                instance = entry.instance
+            group = []
+            for position in groups[key]:
+                instance = instances[position]
                 # Assigning an unsaved parent routed both to the default database; the parents
                 # are now in ``alias``, and Django checks that a relation stays in one database.
                 instance._state.db = alias
-                for field, parent in entry.generic or ():
+                for field, parent in generic.get(position, ()):
                     # GenericForeignKey.__set__ read the parent's pk when it was still None.
                     setattr(instance, field.name, parent)
-                instances.append(instance)
-            groups[key][0].plan.manager.bulk_create(instances)
+                group.append(instance)
+            plans[groups[key][0]].manager.bulk_create(group)
 
     def complete(self, items: list[PostGenerationSteps]) -> None:
         """Insert what is queued, then run ``items``' post-generation, then their ``_after_postgeneration``.
