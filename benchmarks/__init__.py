@@ -1,0 +1,1 @@
+"""The benchmark of app.factory against plain factory_boy: ``python -m benchmarks --help``."""
