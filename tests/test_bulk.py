@@ -304,8 +304,8 @@ async def test_post_generation_runs_after_the_insert_with_related_objects_in_pla
         books = factory.RelatedFactoryList(BookFactory, factory_related_name="author", size=2)
 
         @factory.post_generation
-        def check(obj: Author, create: bool, extracted: Any, **kwargs: Any) -> None:
-            seen.append((obj.pk, create, Book.objects.filter(author=obj).count()))
+        def check(self: Author, create: bool, extracted: Any, **kwargs: Any) -> None:
+            seen.append((self.pk, create, Book.objects.filter(author=self).count()))
 
         @classmethod
         def _after_postgeneration(cls, instance: Author, create: bool, results: dict[str, Any] | None = None) -> None:
@@ -326,8 +326,8 @@ async def test_async_post_generation_and_post_generation_method_call() -> None:
         promoted = factory.PostGenerationMethodCall("promote", 5)
 
         @factory.post_generation
-        async def tag(obj: Author, create: bool, extracted: Any, **kwargs: Any) -> None:
-            await Tag.objects.acreate(name=f"tag-{obj.pk}")
+        async def tag(self: Author, create: bool, extracted: Any, **kwargs: Any) -> None:
+            await Tag.objects.acreate(name=f"tag-{self.pk}")
 
     authors = await TaggedAuthorFactory.bulk_create_batch(2)
 
@@ -432,8 +432,8 @@ async def test_abstract_factory_is_refused() -> None:
 async def test_all_or_nothing_with_real_commits() -> None:
     class FailingAuthorFactory(AuthorFactory):
         @factory.post_generation
-        def fail(obj: Author, create: bool, extracted: Any, **kwargs: Any) -> None:
-            if obj.name == "author 3":
+        def fail(self: Author, create: bool, extracted: Any, **kwargs: Any) -> None:
+            if self.name == "author 3":
                 raise RuntimeError("hook failed")
 
     AuthorFactory.reset_sequence(0)
