@@ -14,8 +14,8 @@ from factory import errors as factory_errors
 from factory import random as factory_random
 
 from app.factories import FriendFactory, ProfileFactory, UserFactory
-from app.factory import AsyncFactory, bulk
-from app.factory.bulk import BulkCreateError, bulk_generate
+from app.factory import AsyncFactory, BulkCreateError, bulk
+from app.factory.bulk import bulk_generate
 from app.models import Friend, Profile, User
 from tests.bulkapp.models import (
     Author,

@@ -8,6 +8,7 @@ from .base import AsyncFactory
 from .declarations import OptionalSubFactory
 from .errors import (
     AsyncFactoryError,
+    BulkCreateError,
     FactoryValidationError,
     OptionalSubFactoryError,
     SyncCallError,
@@ -20,6 +21,7 @@ __all__ = [
     "AsyncFactory",
     "AsyncFactoryError",
     "AuthUserFactory",
+    "BulkCreateError",
     "CleanModelFactory",
     "FactoryValidationError",
     "OptionalSubFactory",

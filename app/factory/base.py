@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from weakref import WeakKeyDictionary
 
@@ -20,7 +19,7 @@ from factory.fuzzy import BaseFuzzyAttribute
 from .bridge import awaiting_is_possible, run_in_db_thread
 from .builder import build
 from .bulk import bulk_generate
-from .errors import SyncCallError, UnknownFieldError
+from .errors import AbstractFactoryError, SyncCallError, UnknownFieldError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -46,23 +45,24 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     def _generate(cls, strategy: str, params: dict[str, Any]) -> T:
         """Build one object in the current (sync) thread: the hook every public call ends in."""
         if cls._meta.abstract:
-            raise errors.FactoryError(
-                f"Cannot generate instances of abstract factory {cls.__name__}; "
-                f"set {cls.__name__}.Meta.model and leave {cls.__name__}.Meta.abstract unset or False."
-            )
+            raise AbstractFactoryError(cls.__name__)
         # As DjangoModelFactory._generate: kept for the get_or_create IntegrityError fallback.
         cls._original_params = params
         return cast(T, build(cls._meta, params, strategy))
 
     @classmethod
     def _build(cls, model_class: type[T], *args: Any, **kwargs: Any) -> T:
-        with _naming_unknown_fields(cls, model_class, kwargs):
+        try:
             return cast(T, super()._build(model_class, *args, **kwargs))
+        except TypeError as exc:
+            raise _unknown_field_error(cls, model_class, kwargs, exc) from exc
 
     @classmethod
     def _create(cls, model_class: type[T], *args: Any, **kwargs: Any) -> T:
-        with _naming_unknown_fields(cls, model_class, kwargs):
+        try:
             return cast(T, super()._create(model_class, *args, **kwargs))
+        except TypeError as exc:
+            raise _unknown_field_error(cls, model_class, kwargs, exc) from exc
 
     @classmethod
     def _run(cls, method: str, work: Callable[[], R], *, atomic: bool) -> Coroutine[Any, Any, R]:
@@ -155,16 +155,12 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
         return cls.create_batch(size, **kwargs) if create else cls.build_batch(size, **kwargs)
 
 
-@contextmanager
-def _naming_unknown_fields(factory_class: type[Any], model_class: type[Any], kwargs: dict[str, Any]) -> Iterator[None]:
-    """Turn Django's "unexpected keyword arguments" TypeError into one that names the factory."""
-    try:
-        yield
-    except TypeError as exc:
-        unknown = [name for name in kwargs if not _is_model_attribute(model_class, name)]
-        if not unknown:
-            raise
-        raise UnknownFieldError(factory_class.__name__, model_class.__name__, unknown) from exc
+def _unknown_field_error(
+    factory_class: type[Any], model_class: type[Any], kwargs: dict[str, Any], exc: TypeError
+) -> TypeError:
+    """Django's "unexpected keyword arguments" TypeError as one that names the factory; else ``exc``."""
+    unknown = [name for name in kwargs if not _is_model_attribute(model_class, name)]
+    return UnknownFieldError(factory_class.__name__, model_class.__name__, unknown) if unknown else exc
 
 
 def _is_model_attribute(model_class: type[Any], name: str) -> bool:

@@ -166,9 +166,8 @@ def build(factory_meta: FactoryOptions, params: dict[str, Any], strategy: str) -
 
 
 # --- bulk_create_batch --------------------------------------------------------------------------
-# The classes below serve app/factory/bulk.py. They use the same factory_boy 3.3.3 internals as
-# AsyncStepBuilder (parse_declarations, DeclarationSet, BuildStep, FactoryOptions.instantiate and
-# prepare_arguments) and leave the classes above unchanged.
+# The classes below serve app/factory/bulk.py: BulkStepBuilder reuses AsyncStepBuilder's
+# resolve_step and PostGenerationSteps, with a collector in place of instantiate.
 
 
 class BulkCollector(Protocol):

@@ -30,12 +30,12 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model, QuerySet
-from factory import enums, errors
+from factory import enums
 from factory.django import DjangoModelFactory
 
 from .bridge import resolve
 from .builder import BulkStepBuilder, PostGenerationSteps
-from .errors import AsyncFactoryError
+from .errors import AbstractFactoryError, BulkCreateError
 
 #: Top-level objects built, inserted and post-generated per round; each round's objects (with
 #: their parents and related objects) are the only unsaved state held at a time.
@@ -43,10 +43,6 @@ DEFAULT_BATCH_SIZE = 1000
 
 # Classes whose _build/_create are factory_boy's or this package's own: not a user override.
 _DEFAULT_HOOK_MODULES = frozenset({"factory.base", "factory.django", f"{__name__.rpartition('.')[0]}.base"})
-
-
-class BulkCreateError(AsyncFactoryError):
-    """``bulk_create_batch`` cannot insert these objects with ``bulk_create``."""
 
 
 def bulk_generate(
@@ -58,10 +54,7 @@ def bulk_generate(
     """
     meta = factory_class._meta
     if meta.abstract:
-        raise errors.FactoryError(
-            f"Cannot generate instances of abstract factory {factory_class.__name__}; "
-            f"set {factory_class.__name__}.Meta.model and leave {factory_class.__name__}.Meta.abstract unset or False."
-        )
+        raise AbstractFactoryError(factory_class.__name__)
     if batch_size is None:
         batch_size = DEFAULT_BATCH_SIZE
     if batch_size < 1:

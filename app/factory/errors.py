@@ -10,6 +10,16 @@ class AsyncFactoryError(FactoryError):
     """Base class of the errors this package raises itself."""
 
 
+class AbstractFactoryError(AsyncFactoryError):
+    """An abstract factory (no ``Meta.model``) was asked for objects."""
+
+    def __init__(self, factory_name: str) -> None:
+        super().__init__(
+            f"Cannot generate instances of abstract factory {factory_name}; "
+            f"set {factory_name}.Meta.model and leave {factory_name}.Meta.abstract unset or False."
+        )
+
+
 class SyncCallError(AsyncFactoryError, RuntimeError):
     """An AsyncFactory entry point was called with no running event loop."""
 
@@ -74,3 +84,7 @@ class LateAttributeError(AsyncFactoryError, AttributeError):
             f"before them. Fix: declare {name!r} above the async declaration in {factory_name}, or "
             "make the declaration that reads it a sync LazyAttribute."
         )
+
+
+class BulkCreateError(AsyncFactoryError):
+    """``bulk_create_batch`` cannot insert these objects with ``bulk_create``."""
