@@ -14,18 +14,15 @@ from django.db import IntegrityError
 from factory.django import DjangoModelFactory
 
 from app.factory import AsyncFactory
+from tests.rows import row_counts
 from tests.testapp.factories import AccountFactory, CompanyFactory, PersonFactory, TeamFactory
-from tests.testapp.models import Account, Address, Company, Person, Team
+from tests.testapp.models import Account, Company, Person, Team
 
 pytestmark = pytest.mark.django_db(transaction=True, available_apps=["tests.testapp"])
 
 
 class BoomError(Exception):
     """The error a test's hook raises: the caller must get this very object back."""
-
-
-async def row_counts() -> dict[str, int]:
-    return {model.__name__: await model.objects.acount() for model in (Company, Person, Address, Team, Account)}
 
 
 @pytest.fixture
@@ -230,7 +227,7 @@ async def test_a_failed_call_does_not_undo_earlier_calls(existing: dict[str, int
         await CompanyFactory.create(name="Existing")
 
     assert await Person.objects.filter(pk=kept.pk).aexists()
-    assert await Company.objects.acount() == existing["Company"] + 1
+    assert await Company.objects.acount() == existing["testapp.Company"] + 1
 
 
 async def test_the_database_is_usable_right_after_a_failed_call(existing: dict[str, int]):

@@ -19,6 +19,7 @@ import pytest
 from app.factories import FriendFactory
 from app.factory import AsyncFactory
 from app.models import Friend, User
+from tests.rows import empty
 from tests.testapp.factories import PersonFactory
 from tests.testapp.models import Person
 
@@ -30,24 +31,18 @@ def notes(error: BaseException) -> str:
     return "\n".join(getattr(error, "__notes__", []))
 
 
-async def nothing_saved() -> bool:
-    return (
-        not await User.objects.aexists() and not await Friend.objects.aexists() and not await Person.objects.aexists()
-    )
-
-
 async def test_wrong_value_type_for_a_foreign_key() -> None:
     with pytest.raises(ValueError, match=r'"Friend.user" must be a "User" instance') as raised:
         await FriendFactory.create(user="not a user")
     assert "FriendFactory" in notes(raised.value)
-    assert await nothing_saved()
+    assert await empty(User, Friend, Person)
 
 
 async def test_wrong_value_type_for_a_number() -> None:
     with pytest.raises(ValueError, match="Field 'rank' expected a number but got 'high'") as raised:
         await PersonFactory.create(rank="high")
     assert "PersonFactory" in notes(raised.value)
-    assert await nothing_saved()
+    assert await empty(User, Friend, Person)
 
 
 async def test_sub_factory_to_a_factory_path_that_does_not_exist() -> None:
@@ -62,7 +57,7 @@ async def test_sub_factory_to_a_factory_path_that_does_not_exist() -> None:
         await Broken.create()
     assert "Broken" in notes(raised.value)
     assert "'company'" in notes(raised.value)
-    assert await nothing_saved()
+    assert await empty(User, Friend, Person)
 
 
 def test_meta_model_path_that_does_not_exist() -> None:
@@ -79,7 +74,7 @@ async def test_create_never_awaited_warns_with_the_factory_and_saves_nothing() -
         PersonFactory.create()  # forgotten await
         gc.collect()
     assert any("coroutine 'PersonFactory.create' was never awaited" in str(w.message) for w in caught)
-    assert await nothing_saved()
+    assert await empty(User, Friend, Person)
 
 
 def run_main(database_url: str) -> subprocess.CompletedProcess[str]:

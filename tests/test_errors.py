@@ -16,6 +16,7 @@ from factory.django import DjangoModelFactory
 from factory.errors import CyclicDefinitionError, FactoryError, UnknownStrategy
 
 from app.factory import AsyncFactory, SyncCallError
+from tests.rows import empty
 from tests.testapp.factories import CompanyFactory, PersonFactory, TeamFactory
 from tests.testapp.models import Company, Person, Team
 
@@ -31,10 +32,6 @@ PUBLIC_CALLS: list[tuple[str, tuple[Any, ...]]] = [
     ("simple_generate", (True,)),
     ("simple_generate_batch", (False, 2)),
 ]
-
-
-async def row_counts() -> tuple[int, int, int]:
-    return await Company.objects.acount(), await Person.objects.acount(), await Team.objects.acount()
 
 
 # --- abstract factories ---------------------------------------------------------------------------
@@ -61,7 +58,7 @@ async def test_abstract_factory_names_itself_and_meta_model(abstract: Any, metho
 
     assert abstract.__name__ in str(raised.value)
     assert "Meta.model" in str(raised.value)
-    assert await row_counts() == (0, 0, 0)
+    assert await empty(Company, Person, Team)
 
 
 # --- django_get_or_create on a field without a value ------------------------------------------------
@@ -83,7 +80,7 @@ async def test_missing_get_or_create_field_names_factory_and_field_and_saves_not
 
     assert "PersonByEmail" in str(raised.value)
     assert "'email'" in str(raised.value)
-    assert await row_counts() == (0, 0, 0)  # the company of the sub-factory was rolled back
+    assert await empty(Company, Person, Team)  # the company of the sub-factory was rolled back
 
 
 @pytest.mark.django_db
@@ -121,7 +118,7 @@ async def test_unknown_field_names_factory_and_field_and_saves_nothing(make: Any
 
     assert factory_name in str(raised.value)
     assert field in str(raised.value)
-    assert await row_counts() == (0, 0, 0)
+    assert await empty(Company, Person, Team)
 
 
 @pytest.mark.django_db
@@ -159,7 +156,7 @@ async def test_cyclic_declaration_raises_factory_boys_error_and_saves_nothing():
     with pytest.raises(CyclicDefinitionError, match="name"):
         await CyclicPerson.create()
 
-    assert await row_counts() == (0, 0, 0)  # the company of the sub-factory was rolled back
+    assert await empty(Company, Person, Team)  # the company of the sub-factory was rolled back
 
 
 @pytest.mark.django_db
@@ -231,7 +228,7 @@ async def test_async_factory_called_from_a_sync_hook_raises_sync_call_error_and_
     with pytest.raises(SyncCallError, match=r"TeamFactory\.create\(\)"):
         await CallsAsyncFromSyncHook.create()
 
-    assert await row_counts() == (0, 0, 0)
+    assert await empty(Company, Person, Team)
 
 
 @pytest.mark.django_db(transaction=True, available_apps=["tests.testapp"])
@@ -269,4 +266,4 @@ async def test_unknown_strategy_names_the_valid_ones(method: str):
 
     assert "'save'" in str(raised.value)
     assert "factory.CREATE_STRATEGY" in str(raised.value)
-    assert await row_counts() == (0, 0, 0)
+    assert await empty(Company, Person, Team)

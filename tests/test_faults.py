@@ -7,11 +7,11 @@ from typing import Any
 
 import factory
 import pytest
-from django.apps import apps
 from django.db import IntegrityError
 from faker.providers import BaseProvider
 
 from app.factory import AsyncFactory, CleanModelFactory, FactoryValidationError
+from tests.rows import row_counts
 from tests.testapp.models import Account, Address, Company, Person, Team
 
 pytestmark = [
@@ -163,10 +163,6 @@ METHODS = {
     "create_batch": (lambda: PersonF.create_batch(BATCH), BATCH),
     "bulk_create_batch": (lambda: PersonF.bulk_create_batch(BATCH), BATCH),
 }
-
-
-async def row_counts() -> dict[str, int]:
-    return {model._meta.label: await model._default_manager.acount() for model in apps.get_models()}
 
 
 @pytest.fixture(autouse=True)
