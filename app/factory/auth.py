@@ -8,8 +8,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from factory import declarations, enums
-from factory.django import DjangoOptions, Password
+from factory.django import Password
 
+from .builder import DeferredModel, DeferredModelOptions
 from .errors import UniqueUsernameError
 from .validation import CleanModelFactory
 
@@ -21,53 +22,19 @@ if TYPE_CHECKING:
 USERNAME_TRIES = 200
 
 
-class _UserModel:
-    """``Meta.model`` value that stands for ``get_user_model()``, looked up at each use."""
+def _user_model(factory_class: Any) -> Any:
+    try:
+        return get_user_model()
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(
+            f"{factory_class.__name__} makes users of settings.AUTH_USER_MODEL, but {exc}. Fix: add that "
+            "model's app to INSTALLED_APPS ('django.contrib.auth' for 'auth.User') or set AUTH_USER_MODEL."
+        ) from exc
 
-    def __repr__(self) -> str:
-        return "get_user_model()"
 
-
-USER_MODEL = _UserModel()
-
-
-class _UserModelOptions(DjangoOptions):
-    """DjangoOptions whose model may be USER_MODEL: nothing is resolved while the class is defined.
-
-    factory_boy resolves ``Meta.model`` when the class is defined (``get_model_class``); here that
-    returns the marker, and every later call returns ``get_user_model()``, so the factory follows
-    ``AUTH_USER_MODEL`` (``override_settings`` included) and imports without django.contrib.auth.
-    """
-
-    _defined = False
-
-    def contribute_to_class(self, *args: Any, **kwargs: Any) -> None:
-        super().contribute_to_class(*args, **kwargs)
-        self._defined = True
-
-    def get_model_class(self) -> Any:
-        if self.model is not USER_MODEL:
-            return super().get_model_class()
-        if not self._defined:
-            return USER_MODEL
-        try:
-            return get_user_model()
-        except ImproperlyConfigured as exc:
-            factory_class: Any = self.factory
-            raise ImproperlyConfigured(
-                f"{factory_class.__name__} makes users of settings.AUTH_USER_MODEL, but {exc}. Fix: add that "
-                "model's app to INSTALLED_APPS ('django.contrib.auth' for 'auth.User') or set AUTH_USER_MODEL."
-            ) from exc
-
-    def _get_counter_reference(self) -> Any:
-        # The model is unknown until first use: share the parent's sequence only if both follow it.
-        base: Any = self.base_factory
-        base_follows = base is not None and base._meta.model is USER_MODEL
-        if self.model is USER_MODEL and base_follows:
-            return base._meta.counter_reference
-        if self.model is USER_MODEL or base_follows:
-            return self
-        return super()._get_counter_reference()
+#: ``Meta.model`` of AuthUserFactory: ``get_user_model()``, looked up at each use, so the factory
+#: follows ``AUTH_USER_MODEL`` (``override_settings`` included) and imports without django.contrib.auth.
+USER_MODEL = DeferredModel("get_user_model()", _user_model)
 
 
 class _UserField(declarations.BaseDeclaration):
@@ -113,7 +80,7 @@ class _UserField(declarations.BaseDeclaration):
 
 class _UserModelFactory(CleanModelFactory["_User"]):
     # factory_boy takes a factory's options class from its bases, so it is set one level up.
-    _options_class = _UserModelOptions
+    _options_class = DeferredModelOptions
 
     class Meta:
         abstract = True

@@ -1,14 +1,17 @@
-"""The builder that lets sync factory_boy resolve async declarations and hooks.
+"""factory_boy's internals, in one place: the builder that awaits async declarations and hooks,
+the bulk builder, and options for a ``Meta.model`` resolved at each use.
 
 This is the only module that touches private factory_boy details: ``StepBuilder``,
-``BuildStep``, ``Resolver`` and its name-mangled ``__values`` and ``__step``, ``parse_declarations``
-and ``FactoryOptions.instantiate``/``prepare_arguments``. It was checked against factory_boy
+``BuildStep``, ``Resolver`` and its name-mangled ``__values`` and ``__step``, ``parse_declarations``,
+``FactoryOptions.instantiate``/``prepare_arguments`` and the options hooks ``get_model_class``,
+``contribute_to_class`` and ``_get_counter_reference``. It was checked against factory_boy
 3.3.x (``requirements.txt`` pins ``factory_boy>=3.3.3,<3.4``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from factory import base as factory_base
@@ -163,6 +166,50 @@ def _note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
 def build(factory_meta: FactoryOptions, params: dict[str, Any], strategy: str) -> Any:
     """Build one object of the factory described by ``factory_meta`` (sync)."""
     return AsyncStepBuilder(factory_meta, params, strategy).build()
+
+
+# --- a Meta.model resolved at each use ---------------------------------------------------------
+
+
+class DeferredModel:
+    """A ``Meta.model`` stand-in for a model known only at use, e.g. ``get_user_model()``."""
+
+    def __init__(self, label: str, resolve: Callable[[Any], Any]) -> None:
+        self.label = label
+        self.resolve = resolve  # called with the factory class; returns the model class
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+class DeferredModelOptions(factory_django.DjangoOptions):
+    """DjangoOptions whose ``Meta.model`` may be a DeferredModel, resolved at each use.
+
+    factory_boy resolves ``Meta.model`` (``get_model_class``) while the class is defined; then
+    this returns the DeferredModel itself, and every later call returns what it resolves to.
+    """
+
+    _defined = False
+
+    def contribute_to_class(self, *args: Any, **kwargs: Any) -> None:
+        super().contribute_to_class(*args, **kwargs)
+        self._defined = True
+
+    def get_model_class(self) -> Any:
+        if not isinstance(self.model, DeferredModel):
+            return super().get_model_class()
+        return self.model.resolve(self.factory) if self._defined else self.model
+
+    def _get_counter_reference(self) -> Any:
+        # The model is unknown until used: share the parent's sequence only if both defer it.
+        base: Any = self.base_factory
+        deferred = isinstance(self.model, DeferredModel)
+        base_deferred = base is not None and isinstance(base._meta.model, DeferredModel)
+        if deferred and base_deferred:
+            return base._meta.counter_reference
+        if deferred or base_deferred:
+            return self
+        return super()._get_counter_reference()
 
 
 # --- bulk_create_batch --------------------------------------------------------------------------
