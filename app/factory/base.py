@@ -8,7 +8,6 @@ from weakref import WeakKeyDictionary
 
 from asgiref.sync import markcoroutinefunction
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Manager
 from django.db.models.signals import post_save, pre_save
 from factory import declarations, enums, errors
 from factory.base import StubObject
@@ -18,7 +17,7 @@ from factory.fuzzy import BaseFuzzyAttribute
 
 from .bridge import awaiting_is_possible, run_in_db_thread
 from .builder import build
-from .bulk import bulk_generate
+from .bulk import bulk_generate, custom_create
 from .errors import AbstractFactoryError, SyncCallError, UnknownFieldError
 
 T = TypeVar("T")
@@ -210,14 +209,12 @@ def _is_one_row_factory(factory_class: type[AsyncFactory[Any]]) -> bool:
     return (
         not meta.post_declarations.declarations
         and not meta.parameters
-        and not meta.django_get_or_create
         and all(
             isinstance(value, _VALUE_DECLARATIONS) or not enums.get_builder_phase(value)
             for value in meta.pre_declarations.declarations.values()
         )
-        and factory_class._create.__func__ is AsyncFactory._create.__func__  # type: ignore[attr-defined]
+        and custom_create(factory_class, model) is None
         and factory_class._after_postgeneration.__func__ is DjangoModelFactory._after_postgeneration.__func__  # type: ignore[attr-defined]
-        and type(factory_class._get_manager(model)).create is Manager.create
         and not model._meta.parents
     )
 

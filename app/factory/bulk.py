@@ -91,7 +91,7 @@ class _ModelPlan:
 
     def __init__(self, factory: type[DjangoModelFactory[Any]], model: type[Model]) -> None:
         self.model = model
-        self.bulk = _fallback_reason(factory, model) is None
+        self.bulk = custom_create(factory, model) is None
         options: Any = factory._meta  # DjangoOptions: its Django-only options are not typed
         database = options.database
         self.alias: str = database if database != DEFAULT_DB_ALIAS else router.db_for_write(model)
@@ -267,8 +267,12 @@ def _owner(factory: type[Any], name: str) -> type[Any]:
     return next(klass for klass in factory.__mro__ if name in vars(klass))
 
 
-def _fallback_reason(factory: type[DjangoModelFactory[Any]], model: type[Model]) -> str | None:
-    """Why ``factory``'s objects must be made by its ``_create`` rather than ``bulk_create``."""
+def custom_create(factory: type[DjangoModelFactory[Any]], model: type[Model]) -> str | None:
+    """What makes ``factory``'s objects other than a plain ``manager.create()``, or None.
+
+    Such objects must be made by the factory's ``_create`` (not ``bulk_create``), and may
+    write more than one row.
+    """
     options: Any = factory._meta
     if options.django_get_or_create:
         return "Meta.django_get_or_create"
