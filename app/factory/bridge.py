@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from asgiref.sync import AsyncToSync, async_to_sync, sync_to_async
+from asgiref.sync import AsyncToSync, SyncToAsync, async_to_sync, sync_to_async
 from django.db import transaction
 
 R = TypeVar("R")
@@ -70,3 +70,14 @@ def resolve(value: Any) -> Any:
     if inspect.isawaitable(value):
         return async_to_sync(_await)(value)
     return value
+
+
+def call_in_thread_sensitive_executor(func: Callable[[], R]) -> R:
+    """Run ``func`` in asgiref's thread-sensitive executor thread and return its result.
+
+    That thread runs the ``sync_to_async(thread_sensitive=True)`` calls (Django's async ORM, this
+    package's calls) of every event loop that is not under ``async_to_sync``: pytest-asyncio's,
+    anyio's, ``asyncio.run``'s. Call it from sync code. asgiref keeps the thread's executor as
+    ``SyncToAsync.single_thread_executor`` (asgiref 3.x, checked on 3.8 to 3.13).
+    """
+    return SyncToAsync.single_thread_executor.submit(func).result()

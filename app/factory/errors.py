@@ -88,3 +88,7 @@ class LateAttributeError(AsyncFactoryError, AttributeError):
 
 class BulkCreateError(AsyncFactoryError):
     """``bulk_create_batch`` cannot insert these objects with ``bulk_create``."""
+
+
+class IsolationError(AsyncFactoryError, RuntimeError):
+    """A thread opened its own database connection during a rolled-back async test (pytest plugin)."""
