@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
-from weakref import WeakKeyDictionary
 
 from asgiref.sync import markcoroutinefunction
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models.signals import post_save, pre_save
-from factory import declarations, enums, errors
+from factory import enums, errors
 from factory.base import StubObject
 from factory.django import DjangoModelFactory
-from factory.faker import Faker
-from factory.fuzzy import BaseFuzzyAttribute
 
-from .bridge import awaiting_is_possible, run_in_db_thread
+from .bridge import Call, in_sync_code_of_a_call
 from .builder import build
-from .bulk import bulk_generate, custom_create
+from .bulk import bulk_generate
 from .errors import AbstractFactoryError, SyncCallError, UnknownFieldError
+from .transactions import run_in_transaction
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -64,26 +61,32 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
             raise _unknown_field_error(cls, model_class, kwargs, exc) from exc
 
     @classmethod
-    def _run(cls, method: str, work: Callable[[], R], *, atomic: bool) -> Coroutine[Any, Any, R]:
-        if not awaiting_is_possible():
+    def _run(
+        cls, method: str, work: Callable[[], R], *, writes: bool, extras: dict[str, Any], one_object: bool = False
+    ) -> Coroutine[Any, Any, R]:
+        if in_sync_code_of_a_call():
             raise SyncCallError(cls.__name__, method)
-        using = cls._meta.database if atomic else None  # type: ignore[attr-defined]
-        call = run_in_db_thread(work, atomic_using=using)
+        call = Call(cls, method)
+        if writes:
+            run = call.run(lambda: run_in_transaction(call, cls, extras, work, one_object=one_object))
+        else:
+            run = call.run(work)
         # So that a forgotten await warns "coroutine 'UserFactory.create' was never awaited".
-        call.__qualname__ = f"{cls.__name__}.{method}"  # type: ignore[attr-defined]
-        return call
+        run.__qualname__ = f"{cls.__name__}.{method}"  # type: ignore[attr-defined]
+        return run
 
     @classmethod
     def _one(cls, method: str, strategy: str, kwargs: dict[str, Any]) -> Coroutine[Any, Any, Any]:
-        # A call that can only make one row needs no BEGIN/COMMIT: one INSERT is atomic by itself.
-        atomic = strategy == enums.CREATE_STRATEGY and not _makes_one_row(cls, kwargs)
-        return cls._run(method, lambda: cls._generate(strategy, kwargs), atomic=atomic)
+        writes = strategy == enums.CREATE_STRATEGY
+        work = lambda: cls._generate(strategy, kwargs)  # noqa: E731
+        return cls._run(method, work, writes=writes, extras=kwargs, one_object=True)
 
     @classmethod
     def _many(cls, method: str, strategy: str, size: int, kwargs: dict[str, Any]) -> Coroutine[Any, Any, list[Any]]:
+        _check_size(cls, method, size)
         # A fresh dict per object, as factory_boy's batch methods do (the builder pops keys).
         work = lambda: [cls._generate(strategy, dict(kwargs)) for _ in range(size)]  # noqa: E731
-        return cls._run(method, work, atomic=strategy == enums.CREATE_STRATEGY)
+        return cls._run(method, work, writes=strategy == enums.CREATE_STRATEGY, extras=kwargs)
 
     # factory_boy's create/build/*_batch return objects; ours return coroutines of them, so
     # mypy sees these overrides as incompatible: that is the point of this class.
@@ -115,7 +118,8 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     @markcoroutinefunction
     def bulk_create_batch(cls, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
         """Create ``size`` objects as ``create_batch`` would, inserted with ``bulk_create``."""
-        return cls._run("bulk_create_batch", lambda: bulk_generate(cls, size, kwargs), atomic=True)
+        _check_size(cls, "bulk_create_batch", size)
+        return cls._run("bulk_create_batch", lambda: bulk_generate(cls, size, kwargs), writes=True, extras=kwargs)
 
     @classmethod
     @markcoroutinefunction
@@ -174,49 +178,14 @@ def _is_model_attribute(model_class: type[Any], name: str) -> bool:
     return True
 
 
-# Declarations that compute a value and make no row (unless user code in them writes).
-_VALUE_DECLARATIONS = (
-    declarations.Sequence,
-    declarations.LazyFunction,
-    declarations.LazyAttribute,
-    declarations.SelfAttribute,
-    declarations.Iterator,
-    declarations.Transformer,
-    Faker,
-    BaseFuzzyAttribute,
-)
-_one_row_factories: WeakKeyDictionary[type[Any], bool] = WeakKeyDictionary()
-
-
-def _makes_one_row(factory_class: type[AsyncFactory[Any]], kwargs: dict[str, Any]) -> bool:
-    """Whether ``create(**kwargs)`` can make exactly one row: one INSERT and nothing else."""
-    if any(enums.get_builder_phase(value) for value in kwargs.values()):
-        return False
-    simple = _one_row_factories.get(factory_class)
-    if simple is None:
-        simple = _one_row_factories[factory_class] = _is_one_row_factory(factory_class)
-    if not simple:
-        return False
-    model = factory_class._meta.get_model_class()
-    return not (pre_save.has_listeners(model) or post_save.has_listeners(model))
-
-
-def _is_one_row_factory(factory_class: type[AsyncFactory[Any]]) -> bool:
-    meta: Any = factory_class._meta
-    if meta.abstract:
-        return False
-    model = meta.get_model_class()
-    return (
-        not meta.post_declarations.declarations
-        and not meta.parameters
-        and all(
-            isinstance(value, _VALUE_DECLARATIONS) or not enums.get_builder_phase(value)
-            for value in meta.pre_declarations.declarations.values()
+def _check_size(factory_class: type[Any], method: str, size: Any) -> None:
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(
+            f"{factory_class.__name__}.{method}(size={size!r}): size must be an int, not {type(size).__name__}. "
+            f"Fix: pass the number of objects, e.g. {factory_class.__name__}.{method}(3)."
         )
-        and custom_create(factory_class, model) is None
-        and factory_class._after_postgeneration.__func__ is DjangoModelFactory._after_postgeneration.__func__  # type: ignore[attr-defined]
-        and not model._meta.parents
-    )
+    if size < 0:
+        raise ValueError(f"{factory_class.__name__}.{method}(size={size}): size must be 0 or more.")
 
 
 def _check_strategy(strategy: str) -> str:

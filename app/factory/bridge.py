@@ -1,59 +1,148 @@
-"""The two thread hops between the event loop and the sync factory_boy machinery."""
+"""The thread hops between the event loop and the sync factory_boy machinery, and the state of
+one call that crosses them: cancellation, the files it wrote, the call it runs inside."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import threading
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from asgiref.sync import AsyncToSync, SyncToAsync, async_to_sync, sync_to_async
-from django.db import transaction
 
 R = TypeVar("R")
 
-
-# The AsyncToSync executor of the ORM thread when the current factory call started in it.
-_NO_CALL = object()
-_call_executor: ContextVar[object] = ContextVar("call_executor", default=_NO_CALL)
+_QUEUED, _RUNNING, _DONE = range(3)
 
 
-def _in_transaction(work: Callable[[], R], using: str | None) -> R:
-    token = _call_executor.set(getattr(AsyncToSync.executors, "current", None))
-    try:
-        if using is None:
-            return work()
-        with transaction.atomic(using=using):
-            return work()
-    finally:
-        _call_executor.reset(token)
+class Cancelled(BaseException):
+    """Raised in the ORM thread at an object boundary of a call whose awaiting task was cancelled.
 
-
-async def run_in_db_thread(work: Callable[[], R], *, atomic_using: str | None) -> R:
-    """Run ``work`` in Django's sync ORM thread, inside one transaction when a database is named.
-
-    thread_sensitive=True puts the work on the thread Django's own async ORM uses, so every
-    query of one call (sub-factories, hooks, async hooks awaited via ``resolve``) shares one
-    connection and one transaction.
+    A BaseException, as ``asyncio.CancelledError``: ``except Exception`` in user hooks lets it
+    pass, so the call's transaction rolls back. The awaiting task gets ``CancelledError``.
     """
-    return await sync_to_async(_in_transaction, thread_sensitive=True)(work, atomic_using)
 
 
-def awaiting_is_possible() -> bool:
-    """False in plain sync code (a script, a sync hook): no running loop, not in ``async_to_sync``.
+class Call:
+    """One public factory call: awaited on the event loop, run in Django's ORM thread.
 
-    ``async_to_sync(fn)()`` calls ``fn`` in the sync thread, before its loop runs, after
-    registering a new executor for that thread in ``AsyncToSync.executors`` (asgiref 3.x,
-    checked on 3.8 to 3.13): that is how ``async_to_sync(UserFactory.create)()`` is told from a
-    bare call, also in a sync hook whose thread is itself under an outer ``async_to_sync``.
+    ``files`` holds the ``(instance, field name)`` of each file value the call saves, to delete
+    if it rolls back. ``parent`` is the call this one runs inside (from an async hook), if any;
+    ``transaction`` its open transaction (``app.factory.transactions``).
     """
+
+    __slots__ = (
+        "_lock",
+        "_state",
+        "_waiter",
+        "executor",
+        "factory",
+        "files",
+        "method",
+        "parent",
+        "stopped",
+        "transaction",
+    )
+
+    def __init__(self, factory: type[Any], method: str) -> None:
+        self.factory = factory
+        self.method = method
+        self.stopped = False
+        self.parent: Call | None = None
+        self.files: list[tuple[Any, str]] = []
+        self.executor: object = None
+        self.transaction: contextlib.ExitStack | None = None  # while its transaction is open
+        self._lock = threading.Lock()
+        self._state = _QUEUED
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def run(self, work: Callable[[], R]) -> R:
+        """Run ``work()`` in the ORM thread; if the awaiting task is cancelled, stop it there first.
+
+        asgiref's ``sync_to_async`` lets the sync work run on when the task awaiting it is
+        cancelled. Here the work stops at its next object boundary (``check_cancelled``) and rolls
+        back before ``CancelledError`` reaches the caller; work still queued never starts.
+        """
+        try:
+            return await sync_to_async(self._run, thread_sensitive=True)(work)
+        except asyncio.CancelledError:
+            await self._stop()
+            raise
+
+    async def _stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            if self._state != _RUNNING:
+                return
+            self._waiter = waiter = asyncio.get_running_loop().create_future()
+        await waiter
+
+    def _run(self, work: Callable[[], R]) -> R:
+        with self._lock:
+            if self.stopped:
+                raise Cancelled
+            self._state = _RUNNING
+        self.parent = _current.get()
+        self.executor = getattr(AsyncToSync.executors, "current", None)
+        token = _current.set(self)
+        try:
+            return work()
+        except StopIteration as exc:
+            # asyncio cannot set a StopIteration on a future: the awaiting task would hang.
+            raise RuntimeError(
+                f"{self.factory.__name__}.{self.method}() raised StopIteration from user code (next() on an "
+                "exhausted iterator, or an exhausted factory.Iterator(..., cycle=False))."
+            ) from exc
+        finally:
+            _current.reset(token)
+            with self._lock:
+                self._state = _DONE
+                waiter = self._waiter
+            if waiter is not None:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+                    waiter.get_loop().call_soon_threadsafe(_wake, waiter)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+_current: ContextVar[Call | None] = ContextVar("asyncfactory_call", default=None)
+
+
+def current_call() -> Call | None:
+    """The call whose work runs here (in the ORM thread), or None."""
+    return _current.get()
+
+
+def check_cancelled() -> None:
+    """At an object boundary: raise ``Cancelled`` if this call, or one it runs inside, was cancelled."""
+    call = _current.get()
+    while call is not None:
+        if call.stopped:
+            raise Cancelled
+        call = call.parent
+
+
+def in_sync_code_of_a_call() -> bool:
+    """True in sync code that a factory call runs (a sync hook or declaration), where no loop runs.
+
+    An AsyncFactory call made there returns a coroutine nobody can await. ``async_to_sync`` around
+    it registers a new executor in ``AsyncToSync.executors`` (asgiref 3.x, checked on 3.8 to
+    3.13): that is how ``async_to_sync(UserFactory.create)()`` in a hook is told from a bare call.
+    """
+    call = _current.get()
+    if call is None:
+        return False
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        current = getattr(AsyncToSync.executors, "current", None)
-        return current is not None and current is not _call_executor.get()
-    return True
+        return getattr(AsyncToSync.executors, "current", None) is call.executor
+    return False
 
 
 async def _await(awaitable: Awaitable[R]) -> R:

@@ -11,16 +11,21 @@ This is the only module that touches private factory_boy details: ``StepBuilder`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, Protocol
+from weakref import WeakKeyDictionary
 
+from django.db.models import Model
 from factory import base as factory_base
-from factory import builder, enums
+from factory import builder, declarations, enums
 from factory import django as factory_django
 from factory.base import FactoryOptions
+from factory.faker import Faker
+from factory.fuzzy import BaseFuzzyAttribute
 
-from .bridge import resolve
-from .errors import LateAttributeError
+from .bridge import check_cancelled, current_call, resolve
+from .errors import FactoryCycleError, IteratorExhaustedError, LateAttributeError
+from .orm import unsaved_files
 
 
 class AsyncResolver(builder.Resolver):
@@ -37,6 +42,12 @@ class AsyncResolver(builder.Resolver):
             raise LateAttributeError(factory_meta.factory.__name__, name)
         try:
             value = resolve(super().__getattr__(name))
+        except StopIteration as exc:
+            raise IteratorExhaustedError(factory_meta.factory.__name__, name) from exc
+        except RecursionError as exc:
+            # Each level of a SubFactory cycle passes here: record the path instead of a note each.
+            _path(exc).append((factory_meta.factory.__name__, name))
+            raise
         except Exception as exc:
             _note(exc, factory_meta, f"computed {name!r}")
             raise
@@ -61,6 +72,7 @@ class AsyncStepBuilder(builder.StepBuilder):
     """
 
     def build(self, parent_step: builder.BuildStep | None = None, force_sequence: int | None = None) -> Any:
+        check_cancelled()  # an object boundary
         step, post, args, kwargs = self.resolve_step(parent_step, force_sequence)
         instance = self.instantiate(step, args, kwargs)
         PostGenerationSteps(step, instance, post).run_all()
@@ -89,10 +101,23 @@ class AsyncStepBuilder(builder.StepBuilder):
     def instantiate(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``_build``, ``_create`` or a StubObject, as the strategy says (awaited if async)."""
         try:
-            return resolve(self.factory_meta.instantiate(step=step, args=args, kwargs=kwargs))
+            instance = self.make(step, args, kwargs)
+        except StopIteration as exc:
+            raise IteratorExhaustedError(self.factory_meta.factory.__name__, f"_{self.strategy}") from exc
         except Exception as exc:
             _note(exc, self.factory_meta, f"made its {self.strategy} object")
             raise
+        if self.strategy == enums.CREATE_STRATEGY and isinstance(instance, Model):
+            files = unsaved_files(type(instance), kwargs)
+            call = current_call()
+            if files and call is not None:
+                # Written to storage by the save: deleted again if the call rolls back.
+                call.files.extend((instance, name) for name in files)
+        return instance
+
+    def make(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The object for these arguments."""
+        return resolve(self.factory_meta.instantiate(step=step, args=args, kwargs=kwargs))
 
 
 class PostGenerationSteps:
@@ -127,6 +152,11 @@ class PostGenerationSteps:
             self._results[name] = resolve(
                 declaration.declaration.evaluate_post(instance=self.instance, step=step, overrides=declaration.context)
             )
+        except StopIteration as exc:
+            raise IteratorExhaustedError(step.builder.factory_meta.factory.__name__, name) from exc
+        except RecursionError as exc:
+            _path(exc).append((step.builder.factory_meta.factory.__name__, name))
+            raise
         except Exception as exc:
             _note(exc, step.builder.factory_meta, f"ran its {name!r} post-generation declaration")
             raise
@@ -158,6 +188,8 @@ def _on_event_loop() -> bool:
 def _note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
     """Say on ``exc`` which factory was at work, once per factory, innermost first."""
     factory: Any = factory_meta.factory
+    if isinstance(exc, RecursionError):
+        return  # a cycle is reported once, by build_root
     if getattr(exc, "_asyncfactory_noted", None) is not factory:
         exc.add_note(f"(raised while {factory.__name__} {what})")
         exc._asyncfactory_noted = factory  # type: ignore[attr-defined]
@@ -165,7 +197,119 @@ def _note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
 
 def build(factory_meta: FactoryOptions, params: dict[str, Any], strategy: str) -> Any:
     """Build one object of the factory described by ``factory_meta`` (sync)."""
-    return AsyncStepBuilder(factory_meta, params, strategy).build()
+    return build_root(AsyncStepBuilder(factory_meta, params, strategy))
+
+
+def build_root(root: AsyncStepBuilder) -> Any:
+    """``root.build()``, with a SubFactory cycle reported once, naming its factories."""
+    try:
+        return root.build()
+    except RecursionError as exc:
+        root_name = root.factory_meta.factory.__name__
+        cycle = _cycle(getattr(exc, "_asyncfactory_path", []), root_name)
+        if cycle is None:
+            raise
+        raise FactoryCycleError(root_name, cycle) from None
+
+
+def _path(exc: RecursionError) -> list[tuple[str, str]]:
+    path: list[tuple[str, str]] | None = getattr(exc, "_asyncfactory_path", None)
+    if path is None:
+        path = exc._asyncfactory_path = []  # type: ignore[attr-defined]
+    return path
+
+
+def _cycle(path: list[tuple[str, str]], start: str) -> list[tuple[str, str]] | None:
+    """The (factory, declaration) steps that repeat at the deep end of ``path`` (innermost first),
+    outermost first, beginning at factory ``start`` when it is part of the cycle."""
+    for length in range(1, len(path) // 2 + 1):
+        if path[:length] == path[length : 2 * length]:
+            cycle = path[:length][::-1]
+            first = next((i for i, (factory, _) in enumerate(cycle) if factory == start), 0)
+            return cycle[first:] + cycle[:first]
+    return None
+
+
+# --- what a call of a factory can make ------------------------------------------------------------
+
+# Declarations that compute a value and make no row (unless user code in them writes).
+_VALUE_DECLARATIONS = (
+    declarations.Sequence,
+    declarations.LazyFunction,
+    declarations.LazyAttribute,
+    declarations.SelfAttribute,
+    declarations.Iterator,
+    declarations.Transformer,
+    Faker,
+    BaseFuzzyAttribute,
+)
+
+
+class FactoryGraph(NamedTuple):
+    """The factories a call of one factory can use, and whether it only computes values."""
+
+    factories: tuple[type[Any], ...]  # the factory itself first, then SubFactory/RelatedFactory targets
+    plain_values: bool  # no post-generation, no parameters, only value declarations
+
+
+_graphs: WeakKeyDictionary[type[Any], FactoryGraph] = WeakKeyDictionary()
+
+
+def factory_graph(factory_class: type[Any]) -> FactoryGraph:
+    """The factories reachable from ``factory_class``'s declarations, traits and Maybe branches."""
+    graph = _graphs.get(factory_class)
+    if graph is None:
+        meta = factory_class._meta
+        seen: dict[type[Any], None] = {}
+        complete = _walk(factory_class, seen)
+        plain = (
+            not meta.post_declarations.declarations
+            and not meta.parameters
+            and all(
+                isinstance(value, _VALUE_DECLARATIONS) or not enums.get_builder_phase(value)
+                for value in meta.pre_declarations.declarations.values()
+            )
+        )
+        graph = FactoryGraph(tuple(seen), plain)
+        if complete:  # else a SubFactory path did not resolve: the build reports it, naming the factory
+            _graphs[factory_class] = graph
+    return graph
+
+
+def factories_of_values(values: Iterable[Any]) -> list[type[Any]]:
+    """The factories reachable from declarations passed as call arguments."""
+    seen: dict[type[Any], None] = {}
+    for value in values:
+        _walk_value(value, seen)
+    return list(seen)
+
+
+def _walk(factory_class: type[Any], seen: dict[type[Any], None]) -> bool:
+    """Add the factories reachable from ``factory_class`` to ``seen``; False if a path did not resolve."""
+    if factory_class in seen or not hasattr(factory_class, "_meta"):
+        return True
+    seen[factory_class] = None
+    meta = factory_class._meta
+    complete = True
+    for declaration_set in (meta.pre_declarations, meta.post_declarations):
+        for value in declaration_set.declarations.values():
+            complete &= _walk_value(value, seen)
+        for context in declaration_set.contexts.values():
+            for value in context.values():
+                complete &= _walk_value(value, seen)
+    return complete
+
+
+def _walk_value(value: Any, seen: dict[type[Any], None]) -> bool:
+    if isinstance(value, (declarations.SubFactory, declarations.RelatedFactory)):
+        try:
+            target = value.get_factory()
+        except (ImportError, AttributeError):
+            return False
+        return _walk(target, seen)
+    if isinstance(value, declarations.Maybe):
+        return _walk_value(value.yes, seen) & _walk_value(value.no, seen)
+    return True
 
 
 # --- a Meta.model resolved at each use ---------------------------------------------------------
@@ -249,11 +393,17 @@ class BulkStepBuilder(AsyncStepBuilder):
     def recurse(self, factory_meta: Any, extras: dict[str, Any]) -> BulkStepBuilder:
         return BulkStepBuilder(factory_meta, extras, strategy=self.strategy, collector=self.collector)
 
+    def make(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not self.collector.handles(self.factory_meta):
+            return super().make(step, args, kwargs)
+        return self.collector.instantiate(self.factory_meta, step, args, kwargs)
+
     def build(self, parent_step: builder.BuildStep | None = None, force_sequence: int | None = None) -> Any:
         if not self.collector.handles(self.factory_meta):
             return super().build(parent_step=parent_step, force_sequence=force_sequence)
+        check_cancelled()  # an object boundary
         step, post, args, kwargs = self.resolve_step(parent_step, force_sequence)
-        instance = self.collector.instantiate(self.factory_meta, step, args, kwargs)
+        instance = self.instantiate(step, args, kwargs)
         if post.declarations or not _after_postgeneration_is_noop(self.factory_meta.factory):
             self.collector.defer(PostGenerationSteps(step, instance, post))
         return instance

@@ -1,6 +1,6 @@
 """bulk_create_batch: create_batch's objects, inserted with bulk_create.
 
-``bulk_generate`` runs in the DB thread, inside the transaction ``AsyncFactory._run`` opens, so a
+``bulk_generate`` runs in the DB thread, inside the transaction of the call (``transactions``), so a
 call is all or nothing. For each chunk of ``batch_size`` top-level objects it:
 
 1. builds them with ``BulkStepBuilder``: every declaration is evaluated as ``create_batch``
@@ -18,9 +18,11 @@ call is all or nothing. For each chunk of ``batch_size`` top-level objects it:
 
 Objects that ``bulk_create`` would not make as ``create()`` does are created as ``create()``
 does, one query each, after inserting the queued objects they refer to: factories with
-``Meta.django_get_or_create``, factories that override ``_create``, and factories whose model
-manager overrides ``create()``. Models with multi-table inheritance, and backends that cannot
-return primary keys from a bulk insert, raise ``BulkCreateError``.
+``Meta.django_get_or_create``, factories that override ``_create``, models whose manager or
+queryset overrides ``create()`` or that override ``save()``, and models with receivers of
+``pre_save``/``post_save``/``pre_init``/``post_init`` (``orm.custom_create``). Models with
+multi-table inheritance, and backends that cannot return primary keys from a bulk insert, raise
+``BulkCreateError``.
 """
 
 from __future__ import annotations
@@ -28,21 +30,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.models import Model, QuerySet
+from django.db import connections
+from django.db.models import Model
 from factory import enums
 from factory.django import DjangoModelFactory
 
 from .bridge import resolve
-from .builder import BulkStepBuilder, PostGenerationSteps
+from .builder import BulkStepBuilder, PostGenerationSteps, build_root
 from .errors import AbstractFactoryError, BulkCreateError
+from .orm import DEFAULT_HOOK_MODULES, custom_create, has_save_receivers, owner, write_alias
 
 #: Top-level objects built, inserted and post-generated per round; each round's objects (with
 #: their parents and related objects) are the only unsaved state held at a time.
 DEFAULT_BATCH_SIZE = 1000
-
-# Classes whose _build/_create are factory_boy's or this package's own: not a user override.
-_DEFAULT_HOOK_MODULES = frozenset({"factory.base", "factory.django", f"{__name__.rpartition('.')[0]}.base"})
 
 
 def bulk_generate(
@@ -69,7 +69,7 @@ def bulk_generate(
             object_params = dict(params)  # the builder pops keys: a fresh dict per object
             # As DjangoModelFactory._generate: kept for the get_or_create IntegrityError fallback.
             factory_class._original_params = object_params
-            objects.append(BulkStepBuilder(meta, object_params, enums.CREATE_STRATEGY, plan).build())
+            objects.append(build_root(BulkStepBuilder(meta, object_params, enums.CREATE_STRATEGY, plan)))
         plan.complete(plan.deferred)
     return objects
 
@@ -91,10 +91,9 @@ class _ModelPlan:
 
     def __init__(self, factory: type[DjangoModelFactory[Any]], model: type[Model]) -> None:
         self.model = model
-        self.bulk = custom_create(factory, model) is None
-        options: Any = factory._meta  # DjangoOptions: its Django-only options are not typed
-        database = options.database
-        self.alias: str = database if database != DEFAULT_DB_ALIAS else router.db_for_write(model)
+        # Made as create() makes them when that is more than a plain INSERT: by save(), with signals.
+        self.bulk = custom_create(factory, model) is None and not has_save_receivers(model)
+        self.alias = write_alias(factory, model)
         self.manager = factory._get_manager(model)
         # The relations bulk_create fills in from a saved parent: forward FK/OneToOne, and
         # GenericForeignKeys (private fields with an fk_field), which need setting again.
@@ -107,7 +106,7 @@ class _ModelPlan:
         self.relation_caches: tuple[str, ...] = tuple(f.cache_name for f in relations)
         # On a TypeError, factory_boy's or this package's _build, for its error naming unknown
         # fields; a user's _build is for the build strategy, which create() never calls.
-        self.named_errors = _owner(factory, "_build").__module__ in _DEFAULT_HOOK_MODULES
+        self.named_errors = owner(factory, "_build").__module__ in DEFAULT_HOOK_MODULES
         self.factory = factory
         if self.bulk:
             _check_bulk_insertable(factory, model)
@@ -260,31 +259,6 @@ class _BulkPlan:
             elif isinstance(value, dict) and any(id(item) in queued for item in value.values()):
                 return True
         return False
-
-
-def _owner(factory: type[Any], name: str) -> type[Any]:
-    """The class in ``factory``'s MRO that defines ``name``."""
-    return next(klass for klass in factory.__mro__ if name in vars(klass))
-
-
-def custom_create(factory: type[DjangoModelFactory[Any]], model: type[Model]) -> str | None:
-    """What makes ``factory``'s objects other than a plain ``manager.create()``, or None.
-
-    Such objects must be made by the factory's ``_create`` (not ``bulk_create``), and may
-    write more than one row.
-    """
-    options: Any = factory._meta
-    if options.django_get_or_create:
-        return "Meta.django_get_or_create"
-    owner = _owner(factory, "_create")
-    if owner.__module__ not in _DEFAULT_HOOK_MODULES:
-        return f"{owner.__name__}._create"
-    manager = factory._get_manager(model)
-    create = getattr(type(manager), "create", None)
-    # Manager.create is a generated proxy of QuerySet.create (functools.wraps sets __wrapped__).
-    if getattr(create, "__wrapped__", create) is not QuerySet.create:
-        return f"{type(manager).__name__}.create"
-    return None
 
 
 def _check_bulk_insertable(factory: type[Any], model: type[Model]) -> None:

@@ -21,15 +21,14 @@ class AbstractFactoryError(AsyncFactoryError):
 
 
 class SyncCallError(AsyncFactoryError, RuntimeError):
-    """An AsyncFactory entry point was called with no running event loop."""
+    """An AsyncFactory entry point was called from sync code that a factory call runs (a sync hook)."""
 
     def __init__(self, factory_name: str, method: str) -> None:
         super().__init__(
-            f"{factory_name}.{method}() is a coroutine function and was called from sync code "
-            "(a script, a sync test, a sync post_generation hook) with no running event loop. "
-            f"Fix: `await {factory_name}.{method}(...)` in async code (make the hook `async def`, or "
-            f"use a RelatedFactory), or `asgiref.sync.async_to_sync({factory_name}.{method})(...)` "
-            "from sync code; for a purely sync factory subclass factory.django.DjangoModelFactory."
+            f"{factory_name}.{method}() is a coroutine function and was called from sync code inside a "
+            "factory call (a sync post_generation hook, LazyFunction or _create), where nothing can await "
+            f"it. Fix: make the hook `async def` and `await {factory_name}.{method}(...)`, use a "
+            f"RelatedFactory, or call `asgiref.sync.async_to_sync({factory_name}.{method})(...)`."
         )
 
 
@@ -92,3 +91,26 @@ class BulkCreateError(AsyncFactoryError):
 
 class IsolationError(AsyncFactoryError, RuntimeError):
     """A thread opened its own database connection during a rolled-back async test (pytest plugin)."""
+
+
+class IteratorExhaustedError(AsyncFactoryError, RuntimeError):
+    """A declaration or hook raised StopIteration (asyncio cannot carry it to the awaiting task)."""
+
+    def __init__(self, factory_name: str, name: str) -> None:
+        super().__init__(
+            f"{factory_name}.{name} raised StopIteration: its iterator is exhausted (a factory.Iterator(..., "
+            f"cycle=False) or next() on an exhausted iterator). Fix: give it more values, use cycle=True, or "
+            f"pass {name.lstrip('_')}=... in the call."
+        )
+
+
+class FactoryCycleError(AsyncFactoryError, RecursionError):
+    """SubFactory declarations lead back to a factory without end."""
+
+    def __init__(self, factory_name: str, cycle: list[tuple[str, str]]) -> None:
+        steps = " -> ".join(f"{factory}.{name}" for factory, name in cycle)
+        super().__init__(
+            f"{factory_name} cannot be made: its SubFactory declarations form a cycle, {steps} -> "
+            f"{cycle[0][0]}, so each object needs another without end. Fix: break the cycle with "
+            "factory.Maybe, an OptionalSubFactory, or by passing the field (e.g. None or an object) in the call."
+        )

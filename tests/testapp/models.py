@@ -69,3 +69,65 @@ class Bag(models.Model):
     async def aset_items(self, items: list[Any]) -> None:
         self.items = items
         await self.asave(update_fields=["items"])
+
+
+# --- issue 10's hostile cases ---------------------------------------------------------------------
+
+
+class Routed(models.Model):
+    """Sent to the "other" database by tests.routers.OtherRouter."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+
+class AuditLog(models.Model):
+    entry = models.CharField(max_length=100)
+
+
+class Audited(models.Model):
+    """A save() that writes a second row, then fails for names starting with "fail"."""
+
+    name = models.CharField(max_length=100)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        AuditLog.objects.using(self._state.db).create(entry=f"saved {self.name}")
+        if self.name.startswith("fail"):
+            raise ValueError(f"save() refused {self.name}")
+
+
+class LabelQuerySet(models.QuerySet[Any]):
+    def create(self, **kwargs: Any) -> Any:
+        kwargs["label"] = f"queryset:{kwargs.get('label', '')}"
+        return super().create(**kwargs)
+
+
+class QuerySetManaged(models.Model):
+    """A manager built from a QuerySet whose create() changes the row."""
+
+    label = models.CharField(max_length=100)
+
+    objects = LabelQuerySet.as_manager()
+
+
+class LabelManager(models.Manager["GetQuerySetManaged"]):
+    def get_queryset(self) -> models.QuerySet[GetQuerySetManaged]:
+        return LabelQuerySet(self.model, using=self._db)
+
+
+class GetQuerySetManaged(models.Model):
+    """A manager whose get_queryset() returns a QuerySet with its own create()."""
+
+    label = models.CharField(max_length=100)
+
+    objects = LabelManager()
+
+
+class SavedLabel(models.Model):
+    """A save() override that changes the row."""
+
+    label = models.CharField(max_length=100)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.label = f"saved:{self.label}"
+        super().save(*args, **kwargs)
