@@ -112,27 +112,52 @@ async def test_given_password_logs_in() -> None:
     assert await aauthenticate(username=user.username, password="wrong") is None
 
 
+DEFAULT = object()
+
+
 async def test_password_none_is_unusable() -> None:
     user = await AuthUserFactory.create(password=None)
     assert not user.has_usable_password()
     assert not (await User.objects.aget(pk=user.pk)).has_usable_password()
 
 
-async def test_default_password_is_random_usable_and_hashed() -> None:
-    first, second = await AuthUserFactory.create_batch(2)
+async def test_default_password_is_usable_hashed_and_unknown() -> None:
+    first = await AuthUserFactory.create()
     assert first.has_usable_password()
     assert identify_hasher(first.password).algorithm == "md5"
-    assert first.password != second.password
+    for guess in ("", "password", first.username):
+        assert not first.check_password(guess)
+
+
+@pytest.mark.parametrize("password", [DEFAULT, "s3cret"], ids=["default", "given"])
+async def test_each_password_is_hashed_once_per_process_and_hasher(password: object) -> None:
+    kwargs = {} if password is DEFAULT else {"password": password}
+    hashers.ENCODED_ON_EVENT_LOOP.clear()
+    with override_settings(PASSWORD_HASHERS=["tests.recipes.hashers.LoopRecordingHasher"]):
+        users = await AuthUserFactory.create_batch(5, **kwargs)
+        users += await AuthUserFactory.create_batch(5, **kwargs)
+        assert len(hashers.ENCODED_ON_EVENT_LOOP) <= 1  # once per process: 0 if an earlier test hashed it
+        if password is not DEFAULT:
+            assert await aauthenticate(username=users[-1].username, password=password) == users[-1]
+    assert len({u.password for u in users}) == 1
+
+
+async def test_the_hash_follows_the_configured_hasher() -> None:
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        user = await AuthUserFactory.create(password="pw")
+        assert identify_hasher(user.password).algorithm == "pbkdf2_sha256"
+        assert await aauthenticate(username=user.username, password="pw") == user
+    user = await AuthUserFactory.create(password="pw")
+    assert identify_hasher(user.password).algorithm == "md5"
 
 
 async def test_passwords_are_hashed_off_the_event_loop() -> None:
     hashers.ENCODED_ON_EVENT_LOOP.clear()
     with override_settings(PASSWORD_HASHERS=["tests.recipes.hashers.LoopRecordingHasher"]):
-        user = await AuthUserFactory.create(password="pw")
-        await AuthUserFactory.create()
-        await AuthUserFactory.build()
+        user = await AuthUserFactory.create(password=f"pw {uuid.uuid4()}")  # not hashed before
+        await AuthUserFactory.build(password=f"pw {uuid.uuid4()}")
         assert identify_hasher(user.password).algorithm == "md5_loop_recording"
-    assert hashers.ENCODED_ON_EVENT_LOOP == [False, False, False]
+    assert hashers.ENCODED_ON_EVENT_LOOP == [False, False]
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import get_hasher, make_password
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from factory import declarations, enums
 from factory.django import Password
@@ -35,6 +38,28 @@ def _user_model(factory_class: Any) -> Any:
 #: ``Meta.model`` of AuthUserFactory: ``get_user_model()``, looked up at each use, so the factory
 #: follows ``AUTH_USER_MODEL`` (``override_settings`` included) and imports without django.contrib.auth.
 USER_MODEL = DeferredModel("get_user_model()", _user_model)
+
+
+#: The password of users made without one: random, never shown, the same for the whole process.
+_DEFAULT_PASSWORD = secrets.token_urlsafe(24)
+
+
+def hash_password(raw: str | None) -> str:
+    """``make_password(raw)``, hashed once per process for each password and password hasher.
+
+    The password hasher is slow on purpose (PBKDF2: hundreds of milliseconds); test users can
+    share one encoded value per password. ``None`` gives an unusable password, as Django's.
+    """
+    if raw is None:
+        return make_password(None)
+    # get_hasher() follows PASSWORD_HASHERS (Django clears its cache when the setting changes).
+    hasher: Any = type(get_hasher())
+    return _encoded(raw, hasher)
+
+
+@lru_cache(maxsize=1024)
+def _encoded(raw: str, hasher: type[Any]) -> str:
+    return make_password(raw)
 
 
 class _UserField(declarations.BaseDeclaration):
@@ -91,8 +116,9 @@ class AuthUserFactory(_UserModelFactory):
 
     A unique Faker ``username`` (or ``email`` when that is the USERNAME_FIELD), a random email,
     first and last name (each left out if the model lacks the field). ``password="x"`` sets a
-    usable password, ``password=None`` an unusable one, and by default a random one is hashed
-    and forgotten. Traits: ``staff=True``, ``superuser=True``.
+    usable password, ``password=None`` an unusable one, and by default a random one nobody
+    knows. Each distinct password is hashed once per process (see ``hash_password``), so users
+    cost about the same with Django's slow default hasher. Traits: ``staff=True``, ``superuser=True``.
     """
 
     class Meta:
@@ -106,5 +132,5 @@ class AuthUserFactory(_UserModelFactory):
     email = _UserField("email", "email")
     first_name = _UserField("first_name", "first_name")
     last_name = _UserField("last_name", "last_name")
-    # make_password: None gives an unusable password; runs in the ORM thread, off the event loop.
-    password = Password(factory.Faker("password"))
+    # Hashed in the ORM thread, off the event loop; call-time values are hashed too (Transformer).
+    password = Password(_DEFAULT_PASSWORD, transform=hash_password)
