@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,17 @@ def test_a_wrong_type_is_reported(tmp_path: Path) -> None:
         wrong.unlink()
     assert result.returncode == 1
     assert 'Expression is of type "User", not "Friend"' in result.stdout
+
+
+def test_a_copy_of_the_package_passes_mypy_with_default_settings(tmp_path: Path) -> None:
+    # As a user copies it: myproject/factory/, checked by a project with no mypy configuration.
+    shutil.copytree(ROOT / "app" / "factory", tmp_path / "myproject" / "factory")
+    (tmp_path / "myproject" / "__init__.py").touch()
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "myproject/factory"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

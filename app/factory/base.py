@@ -12,7 +12,7 @@ from factory.base import StubObject
 from factory.django import DjangoModelFactory
 
 from .bridge import Call, in_sync_code_of_a_call
-from .builder import build
+from .builder import build, remember_params
 from .bulk import bulk_generate
 from .errors import AbstractFactoryError, SyncCallError, UnknownFieldError
 from .transactions import run_in_transaction
@@ -42,8 +42,7 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
         """Build one object in the current (sync) thread: the hook every public call ends in."""
         if cls._meta.abstract:
             raise AbstractFactoryError(cls.__name__)
-        # As DjangoModelFactory._generate: kept for the get_or_create IntegrityError fallback.
-        cls._original_params = params
+        remember_params(cls, params)
         return cast(T, build(cls._meta, params, strategy))
 
     @classmethod

@@ -195,6 +195,12 @@ def _note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
         exc._asyncfactory_noted = factory  # type: ignore[attr-defined]
 
 
+def remember_params(factory_class: type[Any], params: dict[str, Any]) -> None:
+    """Keep a call's parameters where DjangoModelFactory._generate keeps them, for its get_or_create
+    IntegrityError fallback (``_original_params``, typed None by factory_boy: hence setattr)."""
+    setattr(factory_class, "_original_params", params)  # noqa: B010
+
+
 def build(factory_meta: FactoryOptions, params: dict[str, Any], strategy: str) -> Any:
     """Build one object of the factory described by ``factory_meta`` (sync)."""
     return build_root(AsyncStepBuilder(factory_meta, params, strategy))

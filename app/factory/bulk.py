@@ -36,7 +36,7 @@ from factory import enums
 from factory.django import DjangoModelFactory
 
 from .bridge import resolve
-from .builder import BulkStepBuilder, PostGenerationSteps, build_root
+from .builder import BulkStepBuilder, PostGenerationSteps, build_root, remember_params
 from .errors import AbstractFactoryError, BulkCreateError
 from .orm import DEFAULT_HOOK_MODULES, custom_create, has_save_receivers, owner, write_alias
 
@@ -67,8 +67,7 @@ def bulk_generate(
         plan.deferred = []
         for _ in range(min(batch_size, size - start)):
             object_params = dict(params)  # the builder pops keys: a fresh dict per object
-            # As DjangoModelFactory._generate: kept for the get_or_create IntegrityError fallback.
-            factory_class._original_params = object_params
+            remember_params(factory_class, object_params)
             objects.append(build_root(BulkStepBuilder(meta, object_params, enums.CREATE_STRATEGY, plan)))
         plan.complete(plan.deferred)
     return objects
