@@ -43,6 +43,7 @@ class Call:
         "files",
         "method",
         "parent",
+        "parsed",
         "stopped",
         "transaction",
     )
@@ -55,6 +56,7 @@ class Call:
         self.files: list[tuple[Any, str]] = []
         self.executor: object = None
         self.transaction: contextlib.ExitStack | None = None  # while its transaction is open
+        self.parsed: dict[Any, Any] = {}  # declarations parsed for this call (builder.py)
         self._lock = threading.Lock()
         self._state = _QUEUED
         self._waiter: asyncio.Future[None] | None = None
@@ -156,9 +158,13 @@ def resolve(value: Any) -> Any:
     ``sync_to_async(thread_sensitive=True)`` calls it makes come back to this thread, so the
     coroutine's queries join the transaction of the call.
     """
-    if inspect.isawaitable(value):
+    if type(value) not in _PLAIN and inspect.isawaitable(value):
         return async_to_sync(_await)(value)
     return value
+
+
+# Types of values that are never awaitable: most declarations give these (a fast path).
+_PLAIN = frozenset({str, int, float, bool, bytes, type(None), dict, list, tuple})
 
 
 def call_in_thread_sensitive_executor(func: Callable[[], R]) -> R:

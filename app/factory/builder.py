@@ -11,6 +11,7 @@ This is the only module that touches private factory_boy details: ``StepBuilder`
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 from weakref import WeakKeyDictionary
@@ -36,7 +37,7 @@ class AsyncResolver(builder.Resolver):
         if name in values:
             return values[name]
         factory_meta = self._Resolver__step.builder.factory_meta
-        if _on_event_loop():
+        if asyncio._get_running_loop() is not None:  # in asyncio.events.__all__: no exception when none
             # An async LazyAttribute runs on the event loop, where the sync ORM and the builder
             # cannot run: it can only read what is already computed.
             raise LateAttributeError(factory_meta.factory.__name__, name)
@@ -75,18 +76,39 @@ class AsyncStepBuilder(builder.StepBuilder):
         check_cancelled()  # an object boundary
         step, post, args, kwargs = self.resolve_step(parent_step, force_sequence)
         instance = self.instantiate(step, args, kwargs)
-        PostGenerationSteps(step, instance, post).run_all()
+        if post.declarations or not _after_postgeneration_is_noop(self.factory_meta.factory):
+            PostGenerationSteps(step, instance, post).run_all()
         return instance
+
+    def declarations(self) -> tuple[builder.DeclarationSet, builder.DeclarationSet]:
+        """This object's pre- and post-declarations: the factory's, with this builder's extras parsed in.
+
+        What ``parse_declarations`` returns, parsed once per call for the same extras (every
+        object of a batch): each object gets a copy, as declarations may consume their context.
+        """
+        meta = self.factory_meta
+        if not self.extras:
+            return _copy(meta.pre_declarations), _copy(meta.post_declarations)
+        call = current_call()
+        # The parsed sets hold the extras' values, so their ids stay theirs while cached.
+        key = (meta, tuple((name, id(value)) for name, value in self.extras.items()))
+        parsed: tuple[builder.DeclarationSet, builder.DeclarationSet] | None = (
+            call.parsed.get(key) if call is not None else None
+        )
+        if parsed is None:
+            parsed = builder.parse_declarations(
+                self.extras, base_pre=meta.pre_declarations, base_post=meta.post_declarations
+            )
+            if call is None or len(call.parsed) >= _PARSED_PER_CALL:
+                return parsed
+            call.parsed[key] = parsed
+        return _copy(parsed[0]), _copy(parsed[1])
 
     def resolve_step(
         self, parent_step: builder.BuildStep | None, force_sequence: int | None
     ) -> tuple[AsyncBuildStep, builder.DeclarationSet, tuple[Any, ...], dict[str, Any]]:
         """Resolve the pre-declarations: the step, the post-declarations and the model's arguments."""
-        pre, post = builder.parse_declarations(
-            self.extras,
-            base_pre=self.factory_meta.pre_declarations,
-            base_post=self.factory_meta.post_declarations,
-        )
+        pre, post = self.declarations()
         if force_sequence is not None:
             sequence = force_sequence
         elif self.force_init_sequence is not None:
@@ -95,7 +117,11 @@ class AsyncStepBuilder(builder.StepBuilder):
             sequence = self.factory_meta.next_sequence()
         step = AsyncBuildStep(builder=self, sequence=sequence, parent_step=parent_step)
         step.resolve(pre)
-        args, kwargs = self.factory_meta.prepare_arguments(step.attributes)
+        meta = self.factory_meta
+        if _plain_arguments(meta):
+            # What prepare_arguments gives when nothing is excluded, renamed, inlined or adjusted.
+            return step, post, (), {k: v for k, v in step.attributes.items() if v is not declarations.SKIP}
+        args, kwargs = meta.prepare_arguments(step.attributes)
         return step, post, args, kwargs
 
     def instantiate(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -118,6 +144,37 @@ class AsyncStepBuilder(builder.StepBuilder):
     def make(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The object for these arguments."""
         return resolve(self.factory_meta.instantiate(step=step, args=args, kwargs=kwargs))
+
+
+def _plain_arguments(meta: Any) -> bool:
+    """Whether ``meta.prepare_arguments`` only drops SKIP values (no exclude, Params, rename, inline_args, hook)."""
+    plain = _plain_meta.get(meta)
+    if plain is None:
+        plain = _plain_meta[meta] = (
+            not meta.exclude
+            and not meta.parameters
+            and not meta.rename
+            and not meta.inline_args
+            and getattr(meta.factory._adjust_kwargs, "__func__", None) is _BASE_ADJUST_KWARGS
+        )
+    return plain
+
+
+_plain_meta: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
+_BASE_ADJUST_KWARGS = vars(factory_base.BaseFactory)["_adjust_kwargs"].__func__
+
+
+#: Distinct extras whose parsed declarations one call keeps (a RelatedFactory passes a new
+#: parent object each time: those are parsed each time, as factory_boy does).
+_PARSED_PER_CALL = 32
+
+
+def _copy(declarations: builder.DeclarationSet) -> builder.DeclarationSet:
+    """What ``DeclarationSet.copy()`` returns, without joining and splitting every name again."""
+    copy = builder.DeclarationSet.__new__(builder.DeclarationSet)
+    copy.declarations = dict(declarations.declarations)
+    copy.contexts = collections.defaultdict(dict, {name: dict(c) for name, c in declarations.contexts.items()})
+    return copy
 
 
 class PostGenerationSteps:
@@ -175,14 +232,6 @@ class PostGenerationSteps:
                 results=self._results,
             )
         )
-
-
-def _on_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
@@ -419,10 +468,16 @@ def _after_postgeneration_is_noop(factory: Any) -> bool:
     """Whether ``factory._after_postgeneration(instance, create, results={})`` does nothing.
 
     True for factory_boy's own hooks (DjangoModelFactory's saves only when ``results`` is not
-    empty): then an object without post-generation declarations needs no deferred step.
+    empty): then an object without post-generation declarations needs no post-generation step.
     """
-    hook = getattr(factory._after_postgeneration, "__func__", None)
-    return hook is _DJANGO_AFTER_POSTGENERATION or hook is _BASE_AFTER_POSTGENERATION
+    noop = _noop_hooks.get(factory)
+    if noop is None:
+        hook = getattr(factory._after_postgeneration, "__func__", None)
+        noop = _noop_hooks[factory] = hook is _DJANGO_AFTER_POSTGENERATION or hook is _BASE_AFTER_POSTGENERATION
+    return noop
+
+
+_noop_hooks: WeakKeyDictionary[type[Any], bool] = WeakKeyDictionary()
 
 
 _DJANGO_AFTER_POSTGENERATION = vars(factory_django.DjangoModelFactory)["_after_postgeneration"].__func__

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from typing import Any, TypeVar
 
 from django.db import connections, transaction
+from django.db.models import Model
 from django.db.backends.base.base import BaseDatabaseWrapper
 from factory import enums
 from factory.django import DjangoModelFactory
@@ -28,8 +29,10 @@ def write_aliases(factory_class: type[Any], extras: dict[str, Any]) -> list[str]
     aliases: dict[str, None] = {}
     for factory in factories:
         if issubclass(factory, DjangoModelFactory) and not factory._meta.abstract:
-            aliases[write_alias(factory, factory._meta.get_model_class())] = None
-    return list(aliases)
+            model = factory._meta.get_model_class()
+            if isinstance(model, type) and issubclass(model, Model):
+                aliases[write_alias(factory, model)] = None
+    return list(aliases) or [factory_class._meta.database]
 
 
 def run_in_transaction(
@@ -86,6 +89,8 @@ def makes_one_row(factory_class: type[Any], extras: dict[str, Any]) -> bool:
     if any(enums.get_builder_phase(value) for value in extras.values()):
         return False
     model = factory_class._meta.get_model_class()
+    if not (isinstance(model, type) and issubclass(model, Model)):
+        return False
     return (
         not model._meta.parents
         and custom_create(factory_class, model) is None
