@@ -8,8 +8,8 @@ from contextlib import ExitStack
 from typing import Any, TypeVar
 
 from django.db import connections, transaction
-from django.db.models import Model
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
 from factory import enums
 from factory.django import DjangoModelFactory
 
