@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -404,3 +407,44 @@ async def test_a_file_given_by_name_is_never_removed() -> None:
     with pytest.raises(BoomError):
         await DocumentFactory.create(file="docs/kept.txt", fail=True)
     assert existing.read_bytes() == b"the user's"
+
+
+CTRL_C_SCRIPT = """
+import asyncio, django, factory, signal
+signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored (&)
+django.setup()
+from app.factories import UserFactory
+
+def name(calls=[]):
+    calls.append(1)
+    if len(calls) == 10:
+        print("started", flush=True)
+    return f"user {len(calls)}"
+
+async def main():
+    await UserFactory.create_batch(10**6, name=factory.LazyFunction(name))
+
+asyncio.run(main())
+print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_during_a_batch_stops_it_and_rolls_it_back(project_database: Any) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_SCRIPT],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**project_database.env(), "DJANGO_SETTINGS_MODULE": "settings"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "started\n"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)  # the batch alone would take many minutes
+    finally:
+        process.kill()
+    assert "finished" not in stdout
+    assert "KeyboardInterrupt" in stderr
+    assert project_database.count("app_user") == 0
