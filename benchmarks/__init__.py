@@ -1,1 +1,5 @@
-"""The benchmark of app.factory against plain factory_boy: ``python -m benchmarks --help``."""
+"""The benchmark of app.factory against factory_boy, model_bakery and Django: ``python -m benchmarks --help``.
+
+Modules: ``__main__`` (the command line), ``databases`` (the benchmark's own databases, URL masking),
+``variants`` (what is measured), ``measure`` (timing and statistics), ``report`` (tables, JSON, Markdown).
+"""

@@ -1,37 +1,44 @@
-"""What is measured: the factories (one set per database) and the variants that call them.
+"""What is measured: the variants, each a call that makes ``n`` objects of ``User`` or ``Friend``.
 
 Every factory here declares what the demo factories in ``app/factories.py`` declare
 (``User.name = Faker("name")``; ``Friend`` = two ``SubFactory(UserFactory)``), with
-``Meta.database`` set to the benchmark's own database.
+``Meta.database`` set to the benchmark's database. The variants without a factory take their names
+from the very Faker generator factory_boy uses (``factory.Faker._get_faker()``), called in the same
+order; as the random state is reseeded before every timed run, every variant makes the same names.
+A ``Friend`` is three rows: the two ``User``s it points to, then itself.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import factory
+from asgiref.sync import sync_to_async
+from django.db import transaction
 from factory.django import DjangoModelFactory
+from model_bakery import baker
 
 import app.factories
 from app.models import Friend, User
 
-from .naive import NaiveAsyncFactory
-
 MODELS = ("User", "Friend")
+USERS_PER_OBJECT = {"User": 1, "Friend": 2}
 
 
 @dataclass(frozen=True)
-class Factories:
+class Context:
+    """One database's factories, and the Faker generator they share."""
+
     alias: str
     plain: dict[str, type[DjangoModelFactory[Any]]]  # factory_boy's own, sync
-    naive: dict[str, type[NaiveAsyncFactory[Any]]]  # the gist's approach (baseline)
     ours: dict[str, Any]  # app.factory.AsyncFactory subclasses of the demo factories
+    fake: Any  # factory_boy's Faker generator (en_US)
 
 
-def make_factories(alias: str) -> Factories:
+def make_context(alias: str) -> Context:
     class PlainUserFactory(DjangoModelFactory[User]):
         name = factory.Faker("name")
 
@@ -42,21 +49,6 @@ def make_factories(alias: str) -> Factories:
     class PlainFriendFactory(DjangoModelFactory[Friend]):
         user = factory.SubFactory(PlainUserFactory)
         friend = factory.SubFactory(PlainUserFactory)
-
-        class Meta:
-            model = Friend
-            database = alias
-
-    class NaiveUserFactory(NaiveAsyncFactory[User]):
-        name = factory.Faker("name")
-
-        class Meta:
-            model = User
-            database = alias
-
-    class NaiveFriendFactory(NaiveAsyncFactory[Friend]):
-        user = factory.SubFactory(NaiveUserFactory)
-        friend = factory.SubFactory(NaiveUserFactory)
 
         class Meta:
             model = Friend
@@ -73,118 +65,163 @@ def make_factories(alias: str) -> Factories:
         class Meta:
             database = alias
 
-    return Factories(
+    return Context(
         alias=alias,
         plain={"User": PlainUserFactory, "Friend": PlainFriendFactory},
-        naive={"User": NaiveUserFactory, "Friend": NaiveFriendFactory},
         ours={"User": UserFactory, "Friend": FriendFactory},
+        fake=factory.Faker._get_faker(),
     )
-
-
-# A variant: (factories, model name, n) -> seconds, for one call making n objects.
-Sync = Callable[[Factories, str, int], float]
-Async = Callable[[Factories, str, int], Awaitable[float]]
 
 
 @dataclass(frozen=True)
 class Variant:
-    key: str  # the JSON key's first half: "<key>.<Model>"
+    key: str  # the JSON key
     label: str
-    run: Sync | Async
-    is_async: bool
-    saves: bool  # whether the call leaves n objects of the model in the database
-    baseline: str  # the key its ratio is taken against
+    run: Callable[[Context, str, int], Any]  # makes n objects: returns them, or a coroutine of them
+    saves: bool = True  # whether it leaves n objects of the model in the database
+    ours: bool = False  # app.factory's, rather than a baseline
+    # A call or a commit per object: the cost per object does not depend on n, so it makes per_object_n.
+    per_object: bool = False
 
     @property
-    def fast(self) -> bool:
-        """No commit per row: quick, so measured more often (noise matters more)."""
-        return self.key not in SLOW
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.run)
 
 
-SLOW = frozenset({"factory_boy_create_batch", "naive_async_create_batch", "create_loop"})
+# --- baselines -----------------------------------------------------------------------------------
 
 
-def _timed(call: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
+def fb_create_batch(c: Context, model: str, n: int) -> Any:
+    return c.plain[model].create_batch(n)
 
 
-async def _atimed(call: Callable[[], Awaitable[object]]) -> float:
-    start = time.perf_counter()
-    await call()
-    return time.perf_counter() - start
+def fb_create_batch_atomic(c: Context, model: str, n: int) -> Any:
+    with transaction.atomic(using=c.alias):
+        return c.plain[model].create_batch(n)
 
 
-def plain_create_batch(f: Factories, model: str, n: int) -> float:
-    return _timed(lambda: f.plain[model].create_batch(n))
+def _bakery(c: Context, model: str, n: int, bulk: bool) -> Any:
+    names = {"name": c.fake.name} if model == "User" else {"user__name": c.fake.name, "friend__name": c.fake.name}
+    with transaction.atomic(using=c.alias):
+        return baker.make(model_class(model), _quantity=n, _using=c.alias, _bulk_create=bulk, **names)
 
 
-async def naive_create_batch(f: Factories, model: str, n: int) -> float:
-    return await _atimed(lambda: f.naive[model].create_batch(n))
+def bakery_make(c: Context, model: str, n: int) -> Any:
+    return _bakery(c, model, n, bulk=False)
 
 
-async def create_batch(f: Factories, model: str, n: int) -> float:
-    return await _atimed(lambda: f.ours[model].create_batch(n))
+def bakery_bulk_create(c: Context, model: str, n: int) -> Any:
+    return _bakery(c, model, n, bulk=True)
 
 
-async def create_loop(f: Factories, model: str, n: int) -> float:
-    factory_class = f.ours[model]
-
-    async def loop() -> None:
-        for _ in range(n):
-            await factory_class.create()
-
-    return await _atimed(loop)
-
-
-async def bulk_create_batch(f: Factories, model: str, n: int) -> float:
-    return await _atimed(lambda: f.ours[model].bulk_create_batch(n))
-
-
-def floor(f: Factories, model: str, n: int) -> float:
-    """The least work that makes these rows: factory_boy's build_batch, then bulk_create."""
-
-    def run() -> None:
-        built = f.plain[model].build_batch(n)
-        if model == "Friend":
-            User.objects.using(f.alias).bulk_create([u for friend in built for u in (friend.user, friend.friend)])
-            if f.alias != "default":
-                # Assigning an unsaved User routed the Friend to "default"; Django refuses a
-                # relation across databases once the Users are in f.alias.
-                for friend in built:
-                    friend._state.db = f.alias
-            Friend.objects.using(f.alias).bulk_create(built)
-        else:
-            User.objects.using(f.alias).bulk_create(built)
-
-    return _timed(run)
+async def django_acreate_loop(c: Context, model: str, n: int) -> Any:
+    users, name = User.objects.using(c.alias), c.fake.name
+    if model == "User":
+        return [await users.acreate(name=name()) for _ in range(n)]
+    friends = Friend.objects.using(c.alias)
+    made = []
+    for _ in range(n):
+        user = await users.acreate(name=name())
+        friend = await users.acreate(name=name())
+        made.append(await friends.acreate(user=user, friend=friend))
+    return made
 
 
-def plain_build_batch(f: Factories, model: str, n: int) -> float:
-    return _timed(lambda: f.plain[model].build_batch(n))
+def _bulk_create(c: Context, model: str, n: int) -> list[Any]:
+    name = c.fake.name
+    users = [User(name=name()) for _ in range(n * USERS_PER_OBJECT[model])]
+    with transaction.atomic(using=c.alias):
+        User.objects.using(c.alias).bulk_create(users)
+        if model == "User":
+            return users
+        friends = [Friend(user=users[i], friend=users[i + 1]) for i in range(0, 2 * n, 2)]
+        return Friend.objects.using(c.alias).bulk_create(friends)
 
 
-async def build_batch(f: Factories, model: str, n: int) -> float:
-    return await _atimed(lambda: f.ours[model].build_batch(n))
+async def django_abulk_create(c: Context, model: str, n: int) -> Any:
+    """The floor: for User exactly ``await User.objects.abulk_create(users)``, names included.
+
+    For Friend, two ``abulk_create`` calls would pay two hops and two commits where
+    ``bulk_create_batch`` pays one of each: the floor makes both inserts in one hop and one transaction.
+    """
+    return await sync_to_async(_bulk_create, thread_sensitive=True)(c, model, n)
 
 
+def faker_alone(c: Context, model: str, n: int) -> Any:
+    name = c.fake.name
+    return [name() for _ in range(n * USERS_PER_OBJECT[model])]
+
+
+def fb_build_batch(c: Context, model: str, n: int) -> Any:
+    return c.plain[model].build_batch(n)
+
+
+async def fb_create_behind_hop(c: Context, model: str, n: int) -> Any:
+    create = sync_to_async(c.plain[model].create, thread_sensitive=True)
+    return [await create() for _ in range(n)]
+
+
+def _noop() -> int:
+    return 0
+
+
+async def hop_alone(c: Context, model: str, n: int) -> Any:
+    noop = sync_to_async(_noop, thread_sensitive=True)
+    return [await noop() for _ in range(n)]
+
+
+# --- app.factory -----------------------------------------------------------------------------------
+
+
+async def create_batch(c: Context, model: str, n: int) -> Any:
+    return await c.ours[model].create_batch(n)
+
+
+async def create_loop(c: Context, model: str, n: int) -> Any:
+    create = c.ours[model].create
+    return [await create() for _ in range(n)]
+
+
+async def bulk_create_batch(c: Context, model: str, n: int) -> Any:
+    return await c.ours[model].bulk_create_batch(n)
+
+
+async def build_batch(c: Context, model: str, n: int) -> Any:
+    return await c.ours[model].build_batch(n)
+
+
+def model_class(model: str) -> Any:
+    return User if model == "User" else Friend
+
+
+TIMES = "\N{MULTIPLICATION SIGN}"
 VARIANTS = (
-    Variant("factory_boy_create_batch", "factory_boy create_batch (baseline)", plain_create_batch, False, True,
-            "factory_boy_create_batch"),
-    Variant("naive_async_create_batch", "naive async: await acreate per row, as the gist", naive_create_batch, True,
-            True, "factory_boy_create_batch"),
-    Variant("create_batch", "await AsyncFactory.create_batch(n)", create_batch, True, True,
-            "factory_boy_create_batch"),
-    Variant("create_loop", "N \N{MULTIPLICATION SIGN} await AsyncFactory.create()", create_loop, True, True,
-            "factory_boy_create_batch"),
-    Variant("bulk_create_batch", "await AsyncFactory.bulk_create_batch(n)", bulk_create_batch, True, True,
-            "factory_boy_create_batch"),
-    Variant("floor_bulk_create", "floor: bulk_create(factory_boy build_batch(n))", floor, False, True,
-            "factory_boy_create_batch"),
-    Variant("factory_boy_build_batch", "factory_boy build_batch (build baseline)", plain_build_batch, False, False,
-            "factory_boy_build_batch"),
-    Variant("build_batch", "await AsyncFactory.build_batch(n)", build_batch, True, False, "factory_boy_build_batch"),
+    Variant("fb_create_batch", "factory_boy create_batch, autocommit", fb_create_batch, per_object=True),
+    Variant("fb_create_batch_atomic", "factory_boy create_batch in one atomic()", fb_create_batch_atomic),
+    Variant("bakery_make", "model_bakery make(_quantity=n) in atomic()", bakery_make),
+    Variant("create_batch", "await AsyncFactory.create_batch(n)", create_batch, ours=True),
+    Variant("django_acreate_loop", f"N {TIMES} await Model.objects.acreate()", django_acreate_loop, per_object=True),
+    Variant("fb_create_behind_hop", f"N {TIMES} await sync_to_async(factory_boy create)()", fb_create_behind_hop,
+            per_object=True),
+    Variant("create_loop", f"N {TIMES} await AsyncFactory.create()", create_loop, ours=True, per_object=True),
+    Variant("bakery_bulk_create", "model_bakery make(_bulk_create=True) in atomic()", bakery_bulk_create),
+    Variant("django_abulk_create", "await abulk_create(), one hop, one atomic() (floor)", django_abulk_create),
+    Variant("bulk_create_batch", "await AsyncFactory.bulk_create_batch(n)", bulk_create_batch, ours=True),
+    Variant("faker_alone", "Faker alone: fake.name() per User (floor)", faker_alone, saves=False),
+    Variant("fb_build_batch", "factory_boy build_batch", fb_build_batch, saves=False),
+    Variant("build_batch", "await AsyncFactory.build_batch(n)", build_batch, saves=False, ours=True),
+    Variant("hop_alone", f"N {TIMES} await sync_to_async(no-op)() (a hop)", hop_alone, saves=False, per_object=True),
 )  # fmt: skip
+BY_KEY = {variant.key: variant for variant in VARIANTS}
 
-SCALING_VARIANTS = ("create_batch", "bulk_create_batch", "floor_bulk_create")
+# What each row's two ratios are taken against: the strongest factory_boy baseline, and the floor.
+REFERENCE = {"saves": "fb_create_batch_atomic", "builds": "fb_build_batch"}
+FLOOR = {"saves": "django_abulk_create", "builds": "faker_alone"}
+
+
+def references(variant: Variant) -> tuple[str, str] | None:
+    """(strongest baseline, floor) keys for ``variant``'s ratios; None for the hop, which makes nothing."""
+    if variant.key == "hop_alone":
+        return None
+    kind = "saves" if variant.saves else "builds"
+    return REFERENCE[kind], FLOOR[kind]

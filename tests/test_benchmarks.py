@@ -1,0 +1,100 @@
+"""The benchmark runs: a tiny run on SQLite in a subprocess, and database URLs never print a password."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.databases import UnavailableError, mask_url, parse_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORDS = ("Zq9%ZZsecret", "s3cret-pw", "pa ss")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One tiny run on SQLite; PostgreSQL and MariaDB get URLs with passwords that cannot be used."""
+    out = tmp_path_factory.mktemp("bench")
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks",
+        "--n=20",
+        "--per-object-n=4",
+        "--rounds=1",
+        "--postgres",
+        "postgres://u:Zq9%ZZsecret@127.0.0.1/db",  # a bad %-escape
+        "--mysql=mysql://root:s3cret-pw@127.0.0.1:1/db",  # nothing listens on port 1
+        f"--json={out / 'bench.json'}",
+        f"--markdown={out / 'bench.md'}",
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result, out
+
+
+def test_every_variant_target_and_bound_is_printed(tiny_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    from benchmarks.report import TARGETS
+
+    result, out = tiny_run
+    text = result.stdout
+    payload = json.loads((out / "bench.json").read_text())
+    assert [b["backend"] for b in payload["backends"]] == ["sqlite"]
+    variants = payload["backends"][0]["variants"]
+    for model in ("User", "Friend"):
+        rows = variants[model]
+        assert len(rows) == 14
+        for key, row in rows.items():
+            assert row["label"] in text, key
+            assert len(row["samples_us_per_object"]) == 1
+            if key != "hop_alone":
+                assert {"vs_reference", "vs_floor"} <= row.keys()
+        for target in TARGETS:
+            assert f"{target.label} ({model}):" in text
+        assert f"  {model}: " in text and "the cheaper of the two per round" in text
+    assert text.count(" ref") >= 2 and "floor" in text
+    markdown = (out / "bench.md").read_text()
+    assert markdown.startswith("# Benchmark results")
+    assert "python -m benchmarks --n=20" in markdown and "Django" in markdown and "Faker" in markdown
+
+
+def test_servers_that_cannot_be_used_are_skipped_without_their_password(
+    tiny_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result, out = tiny_run
+    printed = result.stdout + result.stderr + (out / "bench.md").read_text() + (out / "bench.json").read_text()
+    assert "PostgreSQL SKIPPED" in result.stdout and "MariaDB/MySQL SKIPPED" in result.stdout
+    assert "postgres://u:***@127.0.0.1/db" in result.stdout
+    assert "mysql://root:***@127.0.0.1:1/db" in printed
+    for password in PASSWORDS:
+        assert password not in printed
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgres://u:0@127.0.0.1:5432/db", "postgres://u:***@127.0.0.1:5432/db"),
+        ("postgres://u:Zq9%ZZsecret@h/db", "postgres://u:***@h/db"),
+        ("postgres://u:pa ss@h/db", "postgres://u:***@h/db"),
+        ("postgres://u:p@ss/w@h/db", "postgres://u:***@h/db"),  # unescaped @ and / in the password
+        ("postgres://u@h/db", "postgres://u@h/db"),
+        ("postgres://h:5432/db", "postgres://h:5432/db"),
+        ("--postgres=postgres://u:x@h/db", "--postgres=postgres://u:***@h/db"),
+    ],
+)
+def test_mask_url_masks_the_password_field_only(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://u:Zq9%ZZsecret@h/db", "postgres://u:pa ss@h/db", "postgres://u:secret@h:port/db"]
+)
+def test_malformed_urls_are_refused_without_their_password(url: str) -> None:
+    with pytest.raises(UnavailableError) as error:
+        parse_url("postgresql", url)
+    assert "postgres://u:***@h" in str(error.value)
+    assert "secret" not in str(error.value) and "pa ss" not in str(error.value)
