@@ -126,8 +126,13 @@ def pytest_fixture_setup_lend_connections(fixturedef: pytest.FixtureDef[Any], re
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    yield
     lent = item.stash.get(_LENT, None)
+    try:
+        yield
+    except IsolationError:
+        if lent is not None:
+            lent.escaped = None  # the test failed with it: not again at teardown
+        raise
     if lent is not None:
         lent.check()
 
