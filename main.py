@@ -2,6 +2,7 @@
 
     python main.py            # SQLite at db/db.sqlite3
     DATABASE_URL=postgres://user@host:5432/name python main.py
+    DATABASE_URL=mysql://user@host:3306/name python main.py     # MariaDB/MySQL: requirements-mysql.txt
 
 It applies pending migrations first, only ever adds rows, and exits non-zero on failure.
 """
@@ -13,20 +14,15 @@ import os
 import sys
 from collections.abc import Coroutine
 from typing import Any
-from urllib.parse import urlsplit
+
+from dev import mask_password  # dev.py uses only the standard library
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
 
 
 def fail(message: str) -> int:
-    """Print one line on stderr, with DATABASE_URL's password masked, and return the exit code."""
-    url = os.environ.get("DATABASE_URL", "")
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    for secret in filter(None, (url, password)):
-        message = message.replace(secret, "***")
+    """Print one line on stderr, without DATABASE_URL's password, and return the exit code."""
+    message = mask_password(message, os.environ.get("DATABASE_URL", ""))
     print(f"main.py: error: {' '.join(message.split())}", file=sys.stderr)
     return 1
 
@@ -99,16 +95,43 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
         uvloop.run(coro)
 
 
+def missing_module(exc: BaseException) -> str | None:
+    """What to install when ``exc`` comes from a missing module (Django's own, or its driver's)."""
+    missing = exc if isinstance(exc, ImportError) else exc.__cause__
+    if not isinstance(missing, ImportError):
+        return None
+    if missing.name == "MySQLdb":
+        return (
+            "the MariaDB/MySQL driver is missing: run `python3 dev.py demo` (with a mysql:// DATABASE_URL it "
+            "installs it), or `pip install -r requirements-mysql.txt` (mysqlclient builds against libmariadb-dev "
+            "and pkg-config: apt-get install libmariadb-dev pkg-config, or brew install mariadb-connector-c pkg-config)"
+        )
+    return (
+        f"this Python ({sys.executable}) lacks the project's requirements: run `python3 dev.py demo` (it creates "
+        "a virtualenv in .venv/, installs requirements.txt and runs this demo), or `pip install -r requirements.txt` "
+        "and run main.py again"
+    )
+
+
 def main() -> int:
     try:
         import django
         from django.db import DatabaseError
 
         django.setup()
-    except Exception as exc:  # settings: a malformed DATABASE_URL, a missing driver, ...
+        print(f"Database: {describe_database()}")
+    except Exception as exc:  # a missing requirement or driver, a malformed DATABASE_URL, ...
+        install = missing_module(exc)
+        if install:
+            return fail(f"{reason(exc)}: {install}.")
+        if isinstance(exc, ValueError) and type(exc).__name__ != "UnknownSchemeError":
+            # urlsplit's errors quote parts of the URL, perhaps of its password: never print them.
+            return fail(
+                "could not configure Django: DATABASE_URL is malformed. Percent-encode / @ # ? % and spaces in "
+                "its user and password (%2F %40 %23 %3F %25 %20)."
+            )
         return fail(f"could not configure Django: {reason(exc)}. Check DATABASE_URL.")
 
-    print(f"Database: {describe_database()}")
     try:
         migrate()
     except DatabaseError as exc:

@@ -18,10 +18,27 @@ INSTALLED_APPS = [
 
 DEFAULT_SQLITE_URL = f"sqlite:///{BASE_DIR / 'db' / 'db.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL)}
+# A script is one long-running client, not a request cycle: its connection lives as long as the
+# process (CONN_MAX_AGE=None: close_old_connections() keeps it; with 0 it would close it each
+# time) and is checked before each factory call outside a transaction (CONN_HEALTH_CHECKS), so a
+# connection the server dropped (wait_timeout, a restart, KILL) is replaced instead of failing
+# every later call.
+DATABASES["default"].update({"CONN_MAX_AGE": None, "CONN_HEALTH_CHECKS": True})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock when a transaction starts, so concurrent writers queue on
     # `timeout` instead of failing with "database is locked" when they upgrade a read lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 30})
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # MariaDB/MySQL (mysqlclient). Django 5.2+ already connects with charset utf8mb4 and the READ
+    # COMMITTED isolation level, under which get_or_create's IntegrityError fallback sees the row
+    # that another transaction committed. Strict mode (the servers' default, added if a server
+    # turned it off) makes a too-long or invalid value an error instead of a silently truncated
+    # row. Options given in the URL's query string win.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "init_command", "SET sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_TRANS_TABLES')"
+    )
+    # The test database in utf8mb4 whatever the server's default character set (latin1 upstream).
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

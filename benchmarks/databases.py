@@ -1,7 +1,8 @@
 """The benchmark's own databases: a new SQLite file, and a new database on each server that answers.
 
 Rows that exist anywhere else are never read or changed: the run creates its databases, makes
-the demo tables in them, empties those tables between timed runs and drops everything at the end.
+the demo tables and django.contrib.auth's in them, empties those tables between timed runs and
+drops everything at the end.
 A database URL's password is never printed: every message about a URL shows it through
 ``mask_url``, and the drivers get keyword arguments, never the URL (libpq quotes a bad URL back).
 """
@@ -15,6 +16,8 @@ import tempfile
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
+
+from dev import mask_password  # dev.py uses only the standard library
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer by then is skipped
@@ -32,21 +35,8 @@ class UnavailableError(Exception):
 
 
 def mask_url(url: str) -> str:
-    """``url`` with its password field replaced by ``***``, also when the URL is malformed.
-
-    The password field is what lies between the first ``:`` after ``scheme://`` and the last ``@``
-    (an unescaped ``@`` or ``/`` in a password makes the field longer, never leaks a part of it).
-    Nothing else is touched: a password ``0`` leaves ``127.0.0.1`` as it is.
-    """
-    scheme, separator, rest = url.partition("://")
-    if not separator:
-        scheme, rest = "", url
-    userinfo, at, host_and_path = rest.rpartition("@")
-    if not at:
-        return url
-    user, colon, _password = userinfo.partition(":")
-    masked = f"{user}:***" if colon else user
-    return f"{scheme}{separator}{masked}@{host_and_path}"
+    """``url`` with its password field replaced by ``***``, also when the URL is malformed."""
+    return mask_password(url, url)
 
 
 def server_url(backend: str, explicit: str | None) -> str:
@@ -216,21 +206,42 @@ def demo_models() -> list[Any]:
     return [User, Profile, Friend]
 
 
+def auth_models() -> list[Any]:
+    """django.contrib.auth's tables, parents first: what ``AuthUserFactory`` (``get_user_model()``) writes to."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    return [ContentType, Permission, Group, get_user_model()]
+
+
+def auth_user_tables() -> list[Any]:
+    """The user table and its many-to-many tables, parents first: the ones the auth section empties."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model()
+    return [user, *(field.remote_field.through for field in user._meta.local_many_to_many)]
+
+
 def create_tables(alias: str) -> None:
-    """The demo's tables in the new database (no migrations to run: nothing else is needed)."""
+    """The demo's tables and auth's in the new database (created as the models declare them: no migrations to run).
+
+    ``create_model`` also makes a model's many-to-many tables (auth_group_permissions, auth_user_groups, ...).
+    """
     from django.db import connections
 
     with connections[alias].schema_editor() as editor:
-        for model in demo_models():
+        for model in demo_models() + auth_models():
             editor.create_model(model)
 
 
-def empty_tables(alias: str) -> None:
-    """Delete every row of the demo tables in the benchmark's own database ``alias``."""
+def empty_tables(alias: str, models: list[Any] | None = None) -> None:
+    """Delete every row of ``models`` (parents first; default: the demo tables) in the benchmark's own database."""
     from django.db import connections, transaction
 
     connection = connections[alias]
-    tables = [connection.ops.quote_name(model._meta.db_table) for model in reversed(demo_models())]
+    models = demo_models() if models is None else models
+    tables = [connection.ops.quote_name(model._meta.db_table) for model in reversed(models)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
