@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.core.files.base import File
 from django.db import DEFAULT_DB_ALIAS, router
@@ -35,6 +36,18 @@ def custom_create(factory: type[Any], model: type[Model]) -> str | None:
     Such objects must be made by the factory's ``_create`` (not ``bulk_create``), and may write
     more than one row. Signal receivers are dynamic: see ``has_save_receivers``.
     """
+    known = _custom_creates.get(factory)
+    if known is not None and known[0] is model:
+        return known[1]
+    reason = _custom_create(factory, model)
+    _custom_creates[factory] = (model, reason)
+    return reason
+
+
+_custom_creates: WeakKeyDictionary[type[Any], tuple[type[Model], str | None]] = WeakKeyDictionary()
+
+
+def _custom_create(factory: type[Any], model: type[Model]) -> str | None:
     if factory._meta.django_get_or_create:
         return "Meta.django_get_or_create"
     create_owner = owner(factory, "_create")

@@ -2,23 +2,27 @@
 
     .venv/py3.11/bin/python tests/asyncproject/measure.py [--runs 3] [DATABASE_URL ...]
 
+    .venv/py3.11/bin/python tests/asyncproject/measure.py --markdown docs/testing-timings.md
+
 With no URL: SQLite (in-memory test database) and postgres://postgres@127.0.0.1:5432/test. Each
 run copies the project as tests/test_async_setups.py does and runs its marked, unmarked and sync
 files in pytest-asyncio's strict mode with the plugin; the other column loads
 ``myproject.pytest_all_transactional``, which marks every ``django_db`` test ``transaction=True``.
 The few tests that check rollback-only facts (the open atomic block, savepoint query counts) are
-deselected in both. Prints the median of the runs: pytest's own time and the wall time.
+deselected in both. The two modes alternate, run after run; it prints the median [min-max] of
+pytest's own time for each, and of the per-run ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import platform
 import re
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,39 +48,82 @@ MODES = {
 DEFAULT_URLS = ["", "postgres://postgres@127.0.0.1:5432/test"]
 
 
-def measure(url: str, mode: tuple[str, ...], runs: int) -> tuple[float, float, str]:
+def run_once(url: str, mode: tuple[str, ...]) -> tuple[float, int]:
+    """One run of the suite: pytest's own time and the number of tests."""
     os.environ["DATABASE_URL"] = url
-    pytest_times, wall_times, summary = [], [], ""
+    with tempfile.TemporaryDirectory(prefix="asyncproject-measure-") as tmp:
+        project = make_project(Path(tmp))
+        run = run_pytest(project, *STRICT, *DESELECT, *mode, *FILES)
+    outcomes = [outcome for outcome, _ in run.cases.values()]
+    if run.returncode != 0 or any(outcome != "passed" for outcome in outcomes):
+        sys.exit(f"measure.py: the suite failed ({url or 'sqlite'}, {mode}):\n{run.tail()}")
+    return float(re.findall(r" in (\d+\.\d+)s", run.output)[-1]), len(outcomes)
+
+
+def spread(values: list[float], unit: str = "") -> str:
+    return f"{statistics.median(values):.2f}{unit} [{min(values):.2f}-{max(values):.2f}]"
+
+
+def measure(url: str, runs: int) -> tuple[str, int]:
+    """A table row for ``url``: the modes interleaved, ``runs`` rounds; medians [min-max]."""
+    times: dict[str, list[float]] = {name: [] for name in MODES}
+    tests = 0
     for _ in range(runs):
-        with tempfile.TemporaryDirectory(prefix="asyncproject-measure-") as tmp:
-            project = make_project(Path(tmp))
-            started = time.perf_counter()
-            run = run_pytest(project, *STRICT, *DESELECT, *mode, *FILES)
-            wall_times.append(time.perf_counter() - started)
-        outcomes = [outcome for outcome, _ in run.cases.values()]
-        if run.returncode != 0 or any(outcome != "passed" for outcome in outcomes):
-            sys.exit(f"measure.py: the suite failed ({url or 'sqlite'}, {mode}):\n{run.tail()}")
-        reported = re.findall(r" in (\d+\.\d+)s", run.output)
-        pytest_times.append(float(reported[-1]))
-        summary = f"{len(outcomes)} tests"
-    return statistics.median(pytest_times), statistics.median(wall_times), summary
+        for name, mode in MODES.items():
+            seconds, tests = run_once(url, mode)
+            times[name].append(seconds)
+    ratios = [t / r for t, r in zip(times["every test transaction=True"], times["rollback isolation"], strict=True)]
+    backend = {"": "SQLite", "postgres": "PostgreSQL", "mysql": "MariaDB"}[url.split(":", 1)[0]]
+    cells = [spread(times[name], " s") for name in MODES]
+    return f"| {backend} | {tests} | " + " | ".join(cells) + f" | {spread(ratios)}x |", tests
+
+
+def environment() -> str:
+    import django
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{datetime.date.today().isoformat()}, {os.cpu_count()} x {cpu}, {platform.system()} "
+        f"(load average {load} at the end), Python {platform.python_version()}, Django {django.get_version()}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--markdown", metavar="PATH", help="also write the table as a generated Markdown page")
     parser.add_argument("urls", nargs="*", default=DEFAULT_URLS)
     args = parser.parse_args()
-    print(f"median of {args.runs} runs each; pytest's time (wall time of the subprocess)")
-    print("| backend | tests | " + " | ".join(MODES) + " |")
-    print("| --- | --- |" + " --- |" * len(MODES))
+    header = [
+        f"pytest's own time for the same tests, median [min-max] of {args.runs} interleaved runs",
+        "",
+        "| backend | tests | " + " | ".join(MODES) + " | transaction=True / rollback |",
+        "| --- | --- |" + " --- |" * (len(MODES) + 1),
+    ]
+    print("\n".join(header), flush=True)
+    rows = []
     for url in args.urls:
-        cells, summary = [], ""
-        for mode in MODES.values():
-            pytest_time, wall_time, summary = measure(url, mode, args.runs)
-            cells.append(f"{pytest_time:.2f} s ({wall_time:.2f} s)")
-        backend = url.split(":", 1)[0] if url else "sqlite"
-        print(f"| {backend} | {summary} | " + " | ".join(cells) + " |", flush=True)
+        row, _ = measure(url, args.runs)
+        rows.append(row)
+        print(row, flush=True)
+    if args.markdown:
+        command = " ".join(["python tests/asyncproject/measure.py", *sys.argv[1:]])
+        Path(args.markdown).write_text(
+            f"<!-- generated by `{command}`: do not edit -->\n"
+            "# Rollback isolation against `transaction=True`\n\n"
+            "The test project of `tests/asyncproject` (pytest-asyncio strict mode with the plugin: marked, "
+            "unmarked and sync test files), run as it is and with every `django_db` test marked "
+            "`transaction=True`.\n\n"
+            f"Measured {environment()}.\n\n" + "\n".join([*header, *rows]) + "\n"
+        )
 
 
 if __name__ == "__main__":
