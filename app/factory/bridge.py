@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from asgiref.sync import AsyncToSync, SyncToAsync, async_to_sync, sync_to_async
+from django.db.models import Model
 
 R = TypeVar("R")
 
@@ -158,12 +159,14 @@ def resolve(value: Any) -> Any:
     ``sync_to_async(thread_sensitive=True)`` calls it makes come back to this thread, so the
     coroutine's queries join the transaction of the call.
     """
-    if type(value) not in _PLAIN and inspect.isawaitable(value):
+    if type(value) in _PLAIN or isinstance(value, Model):
+        return value
+    if inspect.isawaitable(value):
         return async_to_sync(_await)(value)
     return value
 
 
-# Types of values that are never awaitable: most declarations give these (a fast path).
+# Types of values that are never awaitable, with model instances: most declarations give these.
 _PLAIN = frozenset({str, int, float, bool, bytes, type(None), dict, list, tuple})
 
 
