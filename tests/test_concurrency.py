@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +17,7 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.db import IntegrityError, connection, connections
 
 from app.factory import AsyncFactory
+from tests.loops import run_in_own_event_loop
 from tests.testapp.factories import CompanyFactory, PersonFactory, TeamFactory
 from tests.testapp.models import Company, Person, Team
 
@@ -86,24 +86,6 @@ async def test_concurrent_get_or_create_on_one_key_gives_one_row():
 
 
 # --- event loop started by the application (no pytest plugin), several connections -----------------
-
-
-def run_in_own_event_loop(main: Callable[[], Awaitable[R]]) -> R:
-    """Run ``main`` as an application does: asyncio.run in a thread of its own, outside the plugin."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = asyncio.run(main())  # type: ignore[arg-type]
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]  # type: ignore[no-any-return]
 
 
 async def close_this_threads_connections() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -18,6 +17,7 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.db import DataError, IntegrityError, OperationalError, connection, connections
 
 from app.factory import AsyncFactory, BulkCreateError
+from tests.loops import run_in_own_event_loop
 from tests.rows import empty, row_counts
 from tests.testapp.factories import CompanyFactory, PersonFactory
 from tests.testapp.models import Company, Person
@@ -58,24 +58,6 @@ class Employee(AsyncFactory[Person]):
     def fail(self, create: bool, extracted: Any, **kwargs: Any) -> None:
         if extracted:
             raise BoomError("the call fails after get_or_create")
-
-
-def run_in_own_event_loop(main: Callable[[], Awaitable[R]]) -> R:
-    """asyncio.run in a thread of its own, as an application runs, outside the pytest plugin."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = asyncio.run(main())  # type: ignore[arg-type]
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]  # type: ignore[no-any-return]
 
 
 def on_own_connection(make: Callable[[], Awaitable[R]]) -> Callable[[], Awaitable[R | BaseException]]:
