@@ -1,7 +1,8 @@
 """Benchmark of app.factory.AsyncFactory against factory_boy, model_bakery and Django's own async ORM.
 
-    python -m benchmarks --quick                  # n=60, 5 rounds, every database: under a minute
-    python -m benchmarks                          # n=1,000, 5 rounds: a few minutes
+    python -m benchmarks --quick                  # n=60, 5 rounds, every database, no stalls: about a minute
+    python -m benchmarks                          # n=1,000, 5 rounds, and the stalls: 10-15 minutes
+    python -m benchmarks --quick --stalls --stalls-n 2000   # with a smaller stall section
     python -m benchmarks --json bench.json        # also write every sample and figure as JSON
     python3 dev.py bench --quick                  # the same, in the project's virtualenv
 
@@ -21,7 +22,15 @@ Every variant runs the same number of times, interleaved in an order shuffled ea
 tables show the median and the min-max range per variant, and ratios as the median (and range) of
 the per-round ratios against the strongest factory_boy baseline (create_batch inside one atomic())
 and against the floor (abulk_create with the same Faker values; Faker alone for builds), then the
-issue's targets, met or missed. Modules: databases.py, variants.py, measure.py, report.py.
+issue's targets, met or missed.
+
+Then, on each database, three sections: the one-row create() shortcut (N x await UserFactory.create()
+in autocommit against the same in a transaction, N=per_object_n); auth users and password hashing
+(AuthUserFactory.create_batch(--auth-n) with PBKDF2 against MD5, the issue's <= 2x target, and the
+one-time cost of a first hash); and event-loop stalls (a heartbeat beside
+FriendFactory.bulk_create_batch(--stalls-n) and create_batch(--stalls-n / 10), in the default GC state
+and with gc.freeze(); run by default, with --quick only with --stalls). Modules: databases.py,
+variants.py, measure.py, figures.py, report.py, shortcut.py, auth.py, stalls.py.
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ BACKENDS = ("sqlite", "postgresql", "mysql")
 ALIASES = {"sqlite": "default", "postgresql": "postgresql", "mysql": "mysql"}
 # (n, per_object_n, rounds); per_object_n: objects per call of the variants with a call or a commit per object.
 MODES = {"quick": (60, 6, 5), "default": (1000, 100, 5)}
+AUTH_N = 100  # users per AuthUserFactory.create_batch: the issue's target is stated for 100
+STALLS_N = 20_000  # Friends per bulk_create_batch in the stall section (create_batch makes a tenth)
 
 
 def say(message: str = "") -> None:
@@ -69,6 +80,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL server to create the benchmark database on")
     parser.add_argument("--mysql", metavar="URL", help="MariaDB/MySQL server to create the benchmark database on")
     parser.add_argument("--uvloop", action="store_true", help="run the async variants on uvloop (default: asyncio)")
+    parser.add_argument(
+        "--auth-n", type=int, default=AUTH_N, help="users per AuthUserFactory.create_batch (default %(default)s)"
+    )
+    parser.add_argument(
+        "--stalls",
+        action=argparse.BooleanOptionalAction,
+        help="measure the event-loop stalls (default: yes, but not with --quick)",
+    )
+    parser.add_argument(
+        "--stalls-n",
+        type=int,
+        default=STALLS_N,
+        help="Friends per bulk_create_batch in the stall section; create_batch makes a tenth (default %(default)s)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write every sample and figure as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown (docs/benchmark-results.md)")
     args = parser.parse_args(argv)
@@ -79,13 +104,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.rounds = rounds if args.rounds is None else args.rounds
     if (args.n, args.per_object_n, args.rounds) != MODES[mode]:
         mode = "custom"
-    args.mode = f"{mode} mode: n={args.n}, per_object_n={args.per_object_n}, rounds={args.rounds}"
+    args.stalls = mode != "quick" if args.stalls is None else args.stalls
+    args.mode = (
+        f"{mode} mode: n={args.n}, per_object_n={args.per_object_n}, rounds={args.rounds}, auth_n={args.auth_n}, "
+        + (f"stalls_n={args.stalls_n}" if args.stalls else "no stalls")
+    )
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in args.backends if b not in BACKENDS]
     if unknown or not args.backends:
         parser.error(f"unknown backend(s) {unknown}; choose from {', '.join(BACKENDS)}")
-    if min(args.n, args.per_object_n, args.rounds) < 1:
-        parser.error("--n, --per-object-n and --rounds must be positive")
+    if min(args.n, args.per_object_n, args.rounds, args.auth_n, args.stalls_n) < 1:
+        parser.error("--n, --per-object-n, --rounds, --auth-n and --stalls-n must be positive")
     return args
 
 
@@ -153,12 +182,13 @@ def run(
     for backend in backends:
         create_tables(ALIASES[backend])
 
-    from . import report
+    from . import auth, report, shortcut, stalls
     from .measure import BackendResult, Progress, measure_backend, steps
     from .variants import MODELS, VARIANTS, make_context
 
     started, load = time.monotonic(), os.getloadavg()[0]
-    progress = Progress(steps(MODELS, VARIANTS, args.rounds) * len(backends))
+    per_backend = steps(MODELS, VARIANTS, args.rounds) + shortcut.steps(args.rounds) + auth.steps(args.rounds)
+    progress = Progress((per_backend + (stalls.steps() if args.stalls else 0)) * len(backends))
     results = []
     with event_loop(args.uvloop) as loop:
         try:
@@ -172,9 +202,18 @@ def run(
                     args.per_object_n,
                     args.rounds,
                 )
-                results.append(
-                    measure_backend(loop, make_context(alias), result, MODELS, VARIANTS, args.seed, progress)
+                context = make_context(alias)
+                results.append(measure_backend(loop, context, result, MODELS, VARIANTS, args.seed, progress))
+                result.sections["shortcut"] = shortcut.measure(
+                    loop, context, backend, args.per_object_n, args.rounds, args.seed, progress
                 )
+                result.sections["auth"] = auth.measure(
+                    loop, alias, backend, args.auth_n, args.rounds, args.seed, progress
+                )
+                if args.stalls:  # after the others, which unfreeze the GC when they end: the default state
+                    result.sections["stalls"] = stalls.measure(
+                        loop, context, backend, args.stalls_n, args.seed, progress
+                    )
         finally:
             progress.close()
     summaries = [report.summarize(result) for result in results]
@@ -187,6 +226,8 @@ def run(
         "per_object_n": args.per_object_n,
         "rounds": args.rounds,
         "seed": args.seed,
+        "auth_n": args.auth_n,
+        "stalls_n": args.stalls_n if args.stalls else None,
         "environment": env,
         "skipped": skipped,
         "backends": summaries,

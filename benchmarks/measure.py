@@ -12,6 +12,9 @@ on this machine, and collections during a run walk only what was made after the 
 variant alike. The clock covers the one call and stops before its objects are released; the rows
 are counted afterwards, outside the clock.
 
+The sections of ``shortcut`` and ``auth`` follow the same method with ``interleave`` and
+``frozen_gc``; the stall section measures the default GC state, outside any freeze.
+
 The variants that pay a call or a commit per object (loops, autocommit) make ``per_object_n``
 objects per call instead of ``n``: their cost per object does not depend on n, and at n they would
 take most of the run's time.
@@ -25,9 +28,10 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from factory.random import reseed_random
 
@@ -49,6 +53,11 @@ class Spread:
     def of(cls, values: Sequence[float]) -> Spread:
         return cls(statistics.median(values), min(values), max(values))
 
+    @classmethod
+    def of_ratios(cls, values: Sequence[float], bases: Sequence[float]) -> Spread:
+        """Of the per-round ratios ``values[i] / bases[i]`` (each round against itself)."""
+        return cls.of([value / base for value, base in zip(values, bases, strict=True)])
+
 
 @dataclass
 class BackendResult:
@@ -61,6 +70,7 @@ class BackendResult:
     per_object_n: int  # n of the variants that pay a call or a commit per object
     rounds: int
     samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    sections: dict[str, Any] = field(default_factory=dict)  # the other sections' summaries, by JSON key
 
     def n_for(self, variant: Variant) -> int:
         return self.per_object_n if variant.per_object else self.n
@@ -70,8 +80,7 @@ class BackendResult:
 
     def ratio(self, model: str, key: str, against: str) -> Spread:
         """Median and range of the per-round ratios ``key`` / ``against`` (each round against itself)."""
-        pairs = zip(self.samples[model][key], self.samples[model][against], strict=True)
-        return Spread.of([value / base for value, base in pairs])
+        return Spread.of_ratios(self.samples[model][key], self.samples[model][against])
 
 
 class Progress:
@@ -91,6 +100,32 @@ class Progress:
         if self.tty:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+@contextmanager
+def frozen_gc() -> Iterator[None]:
+    """``gc.collect()``, then ``gc.freeze()`` until the end of the block: what the process holds now is
+    left out of every collection, so that a collection costs what the measured call made, for every variant alike."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def interleave(
+    runs: Mapping[str, Callable[[], float]], rounds: int, order: random.Random, progress: Progress, label: str
+) -> dict[str, list[float]]:
+    """Each of ``runs`` once per round, in an order shuffled per round: their samples, in round order."""
+    samples: dict[str, list[float]] = {key: [] for key in runs}
+    for round_number in range(1, rounds + 1):
+        keys = list(runs)
+        order.shuffle(keys)
+        for key in keys:
+            progress.step(f"{label} round {round_number}/{rounds} {key}")
+            samples[key].append(runs[key]())
+    return samples
 
 
 def steps(models: Sequence[str], variants: Sequence[Variant], rounds: int) -> int:
@@ -164,9 +199,7 @@ def measure_backend(
         runner.time(variant, model, WARM_UP_N)
         if variant.saves:
             runner.check_same_names(model, variant.key, names)
-    gc.collect()
-    gc.freeze()  # what the process holds now (Django, Faker, imports) is left out of every collection
-    try:
+    with frozen_gc():  # what the process holds now (Django, Faker, imports) is left out of every collection
         order = random.Random(seed)
         result.samples = {model: {variant.key: [] for variant in variants} for model in models}
         for round_number in range(1, result.rounds + 1):
@@ -176,7 +209,5 @@ def measure_backend(
                 progress.step(f"{result.backend:<10} round {round_number}/{result.rounds} {model:<6} {variant.key}")
                 n = result.n_for(variant)
                 result.samples[model][variant.key].append(runner.time(variant, model, n) / n * 1e6)
-    finally:
-        gc.unfreeze()
     empty_tables(context.alias)
     return result

@@ -16,11 +16,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import auth, shortcut, stalls
+from .figures import DASH, EM_DASH, TIMES, cell, spread_dict
 from .measure import BackendResult, Spread
-from .variants import BY_KEY, MODELS, TIMES, VARIANTS, references
-
-DASH = "\N{EN DASH}"
-EM_DASH = "\N{EM DASH}"
+from .variants import BY_KEY, MODELS, VARIANTS, references
 
 ONE_HOP_SLACK = 1.10  # N x await create() is "at the one-hop floor" within 10% of the cheaper one-hop loop
 
@@ -55,10 +54,7 @@ TARGETS = (
     ),
 )
 BOUND = ("create_loop", ("django_acreate_loop", "fb_create_behind_hop"))
-
-
-def spread_dict(spread: Spread) -> dict[str, float]:
-    return {"median": spread.median, "min": spread.low, "max": spread.high}
+SECTIONS: dict[str, Any] = {"shortcut": shortcut, "auth": auth, "stalls": stalls}  # JSON key: the module rendering it
 
 
 def ratio_dict(result: BackendResult, model: str, key: str, against: str) -> dict[str, Any]:
@@ -117,6 +113,7 @@ def summarize(result: BackendResult) -> dict[str, Any]:
         "variants": variants,
         "targets": targets,
         "bound": bound,
+        **result.sections,  # "shortcut", "auth", "stalls" (each when measured)
     }
 
 
@@ -149,13 +146,6 @@ def environment(servers: list[str]) -> dict[str, str]:
 
 
 # --- plain text and Markdown -----------------------------------------------------------------------
-
-
-def cell(spread: dict[str, float], digits: int | None = None, unit: str = "", brackets: str = "[]") -> str:
-    """``median [min-max]``; with ``digits=None`` (µs), one decimal below 100 and none above."""
-    places = (1 if spread["median"] < 100 else 0) if digits is None else digits
-    low, high = spread["min"], spread["max"]
-    return f"{spread['median']:.{places}f}{unit} {brackets[0]}{low:.{places}f}{DASH}{high:.{places}f}{brackets[1]}"
 
 
 def legend(summary: dict[str, Any]) -> list[str]:
@@ -203,6 +193,9 @@ def text_backend(summary: dict[str, Any]) -> list[str]:
         f"(at the floor: within {ONE_HOP_SLACK:.2f}{TIMES} of the cheaper):"
     )
     lines += [f"  {line}" for line in bound]
+    for key, section in SECTIONS.items():
+        if key in summary:
+            lines += section.text(summary["backend"], summary[key])
     return lines
 
 
@@ -258,6 +251,9 @@ def markdown(payload: dict[str, Any]) -> str:
             "",
         ]
         out += [f"- {line}" for line in bound]
+        for key, section in SECTIONS.items():
+            if key in summary:
+                out += section.markdown(summary["backend"], summary[key])
     return "\n".join(out) + "\n"
 
 

@@ -24,6 +24,8 @@ from model_bakery import baker
 import app.factories
 from app.models import Friend, User
 
+from .figures import TIMES
+
 MODELS = ("User", "Friend")
 USERS_PER_OBJECT = {"User": 1, "Friend": 2}
 
@@ -194,7 +196,6 @@ def model_class(model: str) -> Any:
     return User if model == "User" else Friend
 
 
-TIMES = "\N{MULTIPLICATION SIGN}"
 VARIANTS = (
     Variant("fb_create_batch", "factory_boy create_batch, autocommit", fb_create_batch, per_object=True),
     Variant("fb_create_batch_atomic", "factory_boy create_batch in one atomic()", fb_create_batch_atomic),

@@ -1,4 +1,4 @@
-"""The benchmark runs: a tiny run on SQLite in a subprocess, and database URLs never print a password."""
+"""The benchmark runs: a tiny run of every section on SQLite in a subprocess; database URLs never print a password."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
         "--n=20",
         "--per-object-n=4",
         "--rounds=1",
+        "--auth-n=5",
+        "--stalls",  # not run with --quick by default; tiny here
+        "--stalls-n=200",
         "--postgres",
         "postgres://u:Zq9%ZZsecret@127.0.0.1/db",  # a bad %-escape
         "--mysql=mysql://root:s3cret-pw@127.0.0.1:1/db",  # nothing listens on port 1
@@ -60,6 +63,65 @@ def test_every_variant_target_and_bound_is_printed(tiny_run: tuple[subprocess.Co
     markdown = (out / "bench.md").read_text()
     assert markdown.startswith("# Benchmark results")
     assert "python -m benchmarks --n=20" in markdown and "Django" in markdown and "Faker" in markdown
+
+
+def test_the_shortcut_auth_and_stall_sections_are_printed(
+    tiny_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    from benchmarks import stalls
+    from benchmarks.figures import TIMES
+
+    result, out = tiny_run
+    text = result.stdout
+    backend = json.loads((out / "bench.json").read_text())["backends"][0]
+    markdown = (out / "bench.md").read_text()
+
+    shortcut = backend["shortcut"]
+    assert shortcut["makes_one_row"] == {"shortcut": True, "transaction": False}
+    assert shortcut["n"] == 4 and all(len(v) == 1 for v in shortcut["samples_us_per_create"].values())
+    assert "One-row create() shortcut on sqlite: N=4" in text
+    assert "worth: transaction / shortcut" in text and "µs saved per create()" in text
+
+    auth = backend["auth"]
+    assert set(auth["cases"]) == {"default", "given", "none"}
+    for row in auth["cases"].values():
+        assert row["pbkdf2_vs_md5"]["bound"] == 2.0 and {"met", "conclusive", "median"} <= row["pbkdf2_vs_md5"].keys()
+        assert f"create_batch(5) with PBKDF2 ≤ 2.00{TIMES} with MD5 ({row['label']}):" in text
+    assert auth["first_pbkdf2_call"]["ms"] > 0
+    assert "Auth users on sqlite: await AuthUserFactory.create_batch(5)" in text
+    assert "One-time cost on sqlite" in text and "once per process per distinct password" in text
+
+    cases = backend["stalls"]["cases"]
+    assert list(cases) == list(stalls.CASES) and backend["stalls"]["gc_state"]["frozen"] == 0
+    for row in cases.values():
+        assert len(row["repetitions"]) == stalls.REPEATS
+        assert {"longest_gap_ms", "p99_gap_ms", "full_gcs", "longest_full_gc_ms"} <= row.keys()
+        assert row["label"] in text
+    assert cases["bulk/default"]["objects"] == 200 and cases["create/freeze"]["objects"] == 20
+    assert "Event-loop stalls on sqlite" in text and "nothing frozen" in text and "gc.freeze()" in text
+
+    for heading in (
+        "### The one-row create() shortcut",
+        "### Auth users and password hashing",
+        "### Event-loop stalls",
+    ):
+        assert heading in markdown
+    assert "| password=None |" in markdown and "| FriendFactory.bulk_create_batch(200) | gc.freeze() |" in markdown
+
+
+def test_the_stall_section_runs_by_default_but_not_in_quick_mode() -> None:
+    from benchmarks.__main__ import parse_args
+
+    assert parse_args([]).stalls and not parse_args(["--quick"]).stalls
+    assert parse_args(["--quick", "--stalls"]).stalls and not parse_args(["--no-stalls"]).stalls
+    assert parse_args([]).stalls_n == 20_000 and parse_args([]).auth_n == 100
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    from benchmarks.stalls import percentile
+
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.99) == 99.0 and percentile(values, 1.0) == 100.0 and percentile([5.0], 0.99) == 5.0
 
 
 def test_servers_that_cannot_be_used_are_skipped_without_their_password(
