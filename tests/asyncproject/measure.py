@@ -19,8 +19,8 @@ import argparse
 import datetime
 import os
 import platform
-import shlex
 import re
+import shlex
 import statistics
 import sys
 import tempfile
