@@ -28,7 +28,7 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 
 from app.factory import AsyncFactory, BulkCreateError
 
-#: Objects per chunk (one transaction each). Larger chunks measured no faster (docs/seeding.md)
+#: Objects per chunk (one transaction each). Larger chunks measured no faster (docs/seeding-figures.md)
 #: and hold more memory; a Ctrl-C loses at most the chunk in progress.
 DEFAULT_BATCH_SIZE = 1000
 #: 128 + SIGINT: what a shell reports for a process ended by Ctrl-C.
