@@ -448,3 +448,15 @@ def test_ctrl_c_during_a_batch_stops_it_and_rolls_it_back(project_database: Any)
     assert "finished" not in stdout
     assert "KeyboardInterrupt" in stderr
     assert project_database.count("app_user") == 0
+
+
+async def test_the_next_call_after_a_cancelled_one_runs_on_its_own() -> None:
+    # asyncio.timeout() cancels the call inside this very task (as wait_for does on Python 3.12+).
+    Counted.made = 0
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await UserFactory.create_batch(2000, name=factory.LazyFunction(Counted.name))
+    user = await UserFactory.create(name="after")
+    users = await UserFactory.create_batch(2)
+    assert user.pk and all(u.pk for u in users)
+    assert await User.objects.acount() == 3

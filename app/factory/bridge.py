@@ -8,7 +8,6 @@ import contextlib
 import inspect
 import threading
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from asgiref.sync import AsyncToSync, SyncToAsync, async_to_sync, sync_to_async
@@ -88,9 +87,12 @@ class Call:
             if self.stopped:
                 raise Cancelled
             self._state = _RUNNING
-        self.parent = _current.get()
+        running = _running_calls()
+        # A call made while another runs in this thread was made by that call's async hooks or
+        # declarations: asgiref brings their ORM calls back to the thread that awaits them.
+        self.parent = running[-1] if running else None
         self.executor = getattr(AsyncToSync.executors, "current", None)
-        token = _current.set(self)
+        running.append(self)
         try:
             return work()
         except StopIteration as exc:
@@ -100,7 +102,7 @@ class Call:
                 "exhausted iterator, or an exhausted factory.Iterator(..., cycle=False))."
             ) from exc
         finally:
-            _current.reset(token)
+            running.pop()
             with self._lock:
                 self._state = _DONE
                 waiter = self._waiter
@@ -114,17 +116,28 @@ def _wake(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-_current: ContextVar[Call | None] = ContextVar("asyncfactory_call", default=None)
+# The calls running in each thread, innermost last. Not a ContextVar: asgiref copies a sync
+# call's context changes back to the awaiting task, also when that task stops waiting (cancelled).
+_threads = threading.local()
+
+
+def _running_calls() -> list[Call]:
+    try:
+        return _threads.calls  # type: ignore[no-any-return]
+    except AttributeError:
+        _threads.calls = []
+        return _threads.calls  # type: ignore[no-any-return]
 
 
 def current_call() -> Call | None:
-    """The call whose work runs here (in the ORM thread), or None."""
-    return _current.get()
+    """The innermost call whose work runs in this thread (the ORM thread), or None."""
+    running = _running_calls()
+    return running[-1] if running else None
 
 
 def check_cancelled() -> None:
     """At an object boundary: raise ``Cancelled`` if this call, or one it runs inside, was cancelled."""
-    call = _current.get()
+    call = current_call()
     while call is not None:
         if call.stopped:
             raise Cancelled
@@ -138,7 +151,7 @@ def in_sync_code_of_a_call() -> bool:
     it registers a new executor in ``AsyncToSync.executors`` (asgiref 3.x, checked on 3.8 to
     3.13): that is how ``async_to_sync(UserFactory.create)()`` in a hook is told from a bare call.
     """
-    call = _current.get()
+    call = current_call()
     if call is None:
         return False
     try:
