@@ -1,7 +1,10 @@
-"""How a figure is written: ``median [min-max]`` cells, the same as JSON, and a bound met or missed."""
+"""How a figure is written: ``median [min-max]`` cells, the same as JSON, a bound met or missed, and
+the machine it was measured on."""
 
 from __future__ import annotations
 
+import platform
+from pathlib import Path
 from typing import Any
 
 from .measure import Spread
@@ -32,3 +35,14 @@ def met_line(row: dict[str, Any], what: str, brackets: str = "[]") -> str:
     """``met    what: 1.02x [0.95-1.10]``, or ``MISSED ...``, and whether every round agrees."""
     agrees = "" if row["conclusive"] else "; not every round agrees"
     return f"{'met   ' if row['met'] else 'MISSED'} {what}: {cell(row, 2, TIMES, brackets)}{agrees}"
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

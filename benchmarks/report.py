@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import auth, shortcut, stalls
-from .figures import DASH, EM_DASH, TIMES, cell, spread_dict
+from .figures import DASH, EM_DASH, TIMES, cell, cpu_model, spread_dict
 from .measure import BackendResult, Spread
 from .variants import BY_KEY, MODELS, VARIANTS, references
 
@@ -118,16 +118,6 @@ def summarize(result: BackendResult) -> dict[str, Any]:
 
 
 # --- the environment -----------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def environment(servers: list[str]) -> dict[str, str]:

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from dev import mask_password  # dev.py uses only the standard library
 
 from .databases import CONNECT_TIMEOUT, ServerDatabase, UnavailableError, mask_url, server_url
+from .figures import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_UNAVAILABLE = 3  # the server cannot be used: the smoke test skips on it (fails under CI=true)
@@ -173,16 +174,6 @@ class Bench:
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load() -> str:

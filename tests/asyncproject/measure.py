@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.figures import cpu_model  # noqa: E402 - after the path is set
 from tests.test_async_setups import (  # noqa: E402 - after the path is set
     LEGACY,
     MARKED,
@@ -82,14 +83,7 @@ def measure(url: str, runs: int) -> tuple[str, int]:
 def environment() -> str:
     import django
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
+    cpu = cpu_model()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
         f"{datetime.date.today().isoformat()}, {os.cpu_count()} x {cpu}, {platform.system()} "
