@@ -76,9 +76,13 @@ class AsyncStepBuilder(builder.StepBuilder):
         check_cancelled()  # an object boundary
         step, post, args, kwargs = self.resolve_step(parent_step, force_sequence)
         instance = self.instantiate(step, args, kwargs)
-        if post.declarations or not _after_postgeneration_is_noop(self.factory_meta.factory):
-            PostGenerationSteps(step, instance, post).run_all()
+        if post.declarations or not after_postgeneration_is_noop(self.factory_meta.factory):
+            self.post_generate(PostGenerationSteps(step, instance, post))
         return instance
+
+    def post_generate(self, steps: PostGenerationSteps) -> None:
+        """Run the object's post-generation declarations and ``_after_postgeneration`` now."""
+        steps.run_all()
 
     def declarations(self) -> tuple[builder.DeclarationSet, builder.DeclarationSet]:
         """This object's pre- and post-declarations: the factory's, with this builder's extras parsed in.
@@ -436,8 +440,8 @@ class BulkStepBuilder(AsyncStepBuilder):
 
     For Django model factories, ``build`` resolves the declarations as ``AsyncStepBuilder.build``
     does (same sequence numbers, same SubFactory recursion, through this class), then asks the
-    collector for the object instead of calling ``_create``, and hands the collector a
-    ``PostGenerationSteps`` instead of running post-generation now. Other factories
+    collector for the object instead of calling ``_create`` (``make``), and hands the collector a
+    ``PostGenerationSteps`` instead of running post-generation now (``post_generate``). Other factories
     (``factory.Dict``, ``factory.List``, context unrolling through DictFactory) build as usual.
     """
 
@@ -453,18 +457,15 @@ class BulkStepBuilder(AsyncStepBuilder):
             return super().make(step, args, kwargs)
         return self.collector.instantiate(self.factory_meta, step, args, kwargs)
 
-    def build(self, parent_step: builder.BuildStep | None = None, force_sequence: int | None = None) -> Any:
-        if not self.collector.handles(self.factory_meta):
-            return super().build(parent_step=parent_step, force_sequence=force_sequence)
-        check_cancelled()  # an object boundary
-        step, post, args, kwargs = self.resolve_step(parent_step, force_sequence)
-        instance = self.instantiate(step, args, kwargs)
-        if post.declarations or not _after_postgeneration_is_noop(self.factory_meta.factory):
-            self.collector.defer(PostGenerationSteps(step, instance, post))
-        return instance
+    def post_generate(self, steps: PostGenerationSteps) -> None:
+        # A Django model object waits until the collector has inserted it.
+        if self.collector.handles(self.factory_meta):
+            self.collector.defer(steps)
+        else:
+            super().post_generate(steps)
 
 
-def _after_postgeneration_is_noop(factory: Any) -> bool:
+def after_postgeneration_is_noop(factory: Any) -> bool:
     """Whether ``factory._after_postgeneration(instance, create, results={})`` does nothing.
 
     True for factory_boy's own hooks (DjangoModelFactory's saves only when ``results`` is not

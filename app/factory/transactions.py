@@ -14,7 +14,7 @@ from factory import enums
 from factory.django import DjangoModelFactory
 
 from .bridge import Call, check_cancelled
-from .builder import factories_of_values, factory_graph
+from .builder import after_postgeneration_is_noop, factories_of_values, factory_graph
 from .orm import custom_create, delete_saved_files, has_save_receivers, write_alias
 
 R = TypeVar("R")
@@ -95,8 +95,7 @@ def makes_one_row(factory_class: type[Any], extras: dict[str, Any]) -> bool:
         not model._meta.parents
         and custom_create(factory_class, model) is None
         and not has_save_receivers(model)
-        and getattr(factory_class._after_postgeneration, "__func__", None)
-        is vars(DjangoModelFactory)["_after_postgeneration"].__func__
+        and after_postgeneration_is_noop(factory_class)
     )
 
 
