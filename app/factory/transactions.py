@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any, TypeVar
 
-from django.db import connections, transaction
+from django.db import OperationalError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 from factory import enums
@@ -46,8 +46,13 @@ def run_in_transaction(
     """
     try:
         result = _in_transaction(call, factory_class, extras, work, one_object)
-    except BaseException:
+    except BaseException as exc:
         delete_saved_files(call.files)
+        if call.parent is None and is_deadlock(exc):
+            exc.add_note(
+                f"({factory_class.__name__}: the database rolled this call back to break a deadlock with "
+                "another connection; nothing of it was saved. Fix: retry the call.)"
+            )
         raise
     if call.parent is not None:
         call.parent.files.extend(call.files)
@@ -79,6 +84,13 @@ def _in_transaction(
         finally:
             call.transaction = None
     return result
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """Whether ``exc`` is a database breaking a lock cycle: InnoDB's error 1213, PostgreSQL's 40P01."""
+    if not isinstance(exc, OperationalError):
+        return False
+    return exc.args[:1] == (1213,) or getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
 def makes_one_row(factory_class: type[Any], extras: dict[str, Any]) -> bool:
