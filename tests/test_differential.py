@@ -4,6 +4,8 @@ Hypothesis picks declarations (Sequence, Faker, LazyFunction, LazyAttribute, Sel
 SubFactory, Trait, Maybe, RelatedFactory, post_generation) and call arguments (including
 ``__`` overrides); the same definitions are turned into an async factory tree and a sync
 one, both run with the same Faker seed and fresh sequences, and their results are compared.
+Simple factory trees, which the async side makes from a plan (``builder.Plan``), get their own
+test, in batches and with ``bulk_create_batch``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import factory
+import factory.fuzzy
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import transaction
@@ -20,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.factory import AsyncFactory
+from app.factory.builder import simple_plan
 from tests.testapp.models import Address, Company, Person
 
 NAME = {
@@ -157,3 +161,99 @@ def test_async_and_sync_factories_agree(call: tuple[dict[str, Any], dict[str, An
 
     assert async_side == sync_side
     assert async_side[2] == create
+
+
+# --- simple factories: made from a plan, without factory_boy's per-object machinery -----------------
+
+SIMPLE_NAME = {
+    "sequence": lambda: factory.Sequence(lambda n: f"person {n}"),
+    "faker": lambda: factory.Faker("name"),
+    "lazy_function": lambda: factory.LazyFunction(lambda: "lazy"),
+    "fuzzy": lambda: factory.fuzzy.FuzzyText(length=8),
+    "constant": lambda: "Constant",
+}
+SIMPLE_COUNTRY = {
+    "iterator": lambda: factory.Iterator(["FR", "DE", "IT"]),
+    "fuzzy_choice": lambda: factory.fuzzy.FuzzyChoice(["NL", "BE"]),
+    "faker": lambda: factory.Faker("country_code", representation="alpha-3"),
+}
+SIMPLE_RANK = {
+    "fuzzy_integer": lambda: factory.fuzzy.FuzzyInteger(1, 99),
+    "skip": lambda: factory.declarations.SKIP,
+    "sequence": lambda: factory.Sequence(lambda n: n * 10),
+}
+
+
+def make_simple_factory(base: type[Any], choice: dict[str, Any]) -> type[Any]:
+    """A Person factory tree on ``base`` with only the declarations a plan makes itself."""
+    company = type(
+        "CompanyS",
+        (base,),
+        {
+            "Meta": type("Meta", (), {"model": Company}),
+            "name": factory.Sequence(lambda n: f"company {n}"),
+            "country": factory.Faker("country_code"),
+        },
+    )
+    attrs: dict[str, Any] = {
+        "Meta": type("Meta", (), {"model": Person}),
+        "name": SIMPLE_NAME[choice["name"]](),
+        "email": factory.Faker("email"),
+        "country": SIMPLE_COUNTRY[choice["country"]](),
+        "rank": SIMPLE_RANK[choice["rank"]](),
+        "company": factory.SubFactory(company) if choice["company"] else None,
+    }
+    return type("PersonS", (base,), attrs)
+
+
+@st.composite
+def simple_calls(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], int, int]:
+    choice = draw(
+        st.fixed_dictionaries(
+            {
+                "name": st.sampled_from(sorted(SIMPLE_NAME)),
+                "country": st.sampled_from(sorted(SIMPLE_COUNTRY)),
+                "rank": st.sampled_from(sorted(SIMPLE_RANK)),
+                "company": st.booleans(),
+            }
+        )
+    )
+    kwargs: dict[str, Any] = {}
+    if draw(st.booleans()):
+        kwargs["name"] = draw(st.sampled_from(["Ada", "Grace Hopper"]))
+    if draw(st.booleans()):
+        kwargs["rank"] = draw(st.sampled_from([factory.declarations.SKIP, 3]))
+    if choice["company"] and draw(st.booleans()):
+        kwargs["company"] = None
+    return choice, kwargs, draw(st.integers(1, 3)), draw(st.integers(0, 2**16))
+
+
+def run_batch_rolled_back(make: Any, seed: int) -> tuple[list[dict[str, Any]], tuple[int, ...], list[bool]]:
+    """Values, new rows and saved-ness of the objects of ``make()``; its rows are rolled back afterwards."""
+    with transaction.atomic():
+        before = counts()
+        reseed_random(seed)
+        result = make()
+        rows = tuple(a - b for a, b in zip(counts(), before, strict=True))
+        values = [snapshot(person) for person in result]
+        transaction.set_rollback(True)
+    return values, rows, [person.pk is not None for person in result]
+
+
+@pytest.mark.django_db
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(call=simple_calls(), method=st.sampled_from(["create_batch", "build_batch", "bulk_create_batch"]))
+def test_simple_factories_made_from_a_plan_agree_with_factory_boy(
+    call: tuple[dict[str, Any], dict[str, Any], int, int], method: str
+) -> None:
+    choice, kwargs, size, seed = call
+    async_factory = make_simple_factory(AsyncFactory, choice)
+    sync_factory = make_simple_factory(DjangoModelFactory, choice)
+    assert simple_plan(async_factory) is not None  # else this compares factory_boy's builder with itself
+
+    async_side = run_batch_rolled_back(lambda: async_to_sync(getattr(async_factory, method))(size, **kwargs), seed)
+    sync_method = "build_batch" if method == "build_batch" else "create_batch"
+    sync_side = run_batch_rolled_back(lambda: getattr(sync_factory, sync_method)(size, **kwargs), seed)
+
+    assert async_side == sync_side
+    assert async_side[2] == [method != "build_batch"] * size

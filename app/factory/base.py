@@ -12,7 +12,7 @@ from factory.base import StubObject
 from factory.django import DjangoModelFactory
 
 from .bridge import Call, in_sync_code_of_a_call
-from .builder import build, remember_params
+from .builder import MAKE_OBJECT, build, remember_params, simple_plan
 from .bulk import bulk_generate
 from .errors import AbstractFactoryError, SyncCallError, UnknownFieldError
 from .transactions import run_in_transaction
@@ -46,6 +46,23 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
         return cast(T, build(cls._meta, params, strategy))
 
     @classmethod
+    def _generate_many(cls, strategy: str, size: int, params: dict[str, Any]) -> list[T]:
+        """``size`` objects, each as ``_generate(strategy, params)`` makes it (sync).
+
+        A simple factory (``builder.Plan``) called with plain values skips factory_boy's
+        per-object machinery; its objects are the same.
+        """
+        simple = None
+        if strategy in MAKE_OBJECT and getattr(cls._generate, "__func__", None) is _GENERATE:
+            simple = simple_plan(cls)
+            simple = simple.with_values(params) if simple is not None else None
+        if simple is None:
+            # A fresh dict per object, as factory_boy's batch methods do (the builder pops keys).
+            return [cls._generate(strategy, dict(params)) for _ in range(size)]
+        make_object = MAKE_OBJECT[strategy]
+        return [simple.make(strategy, make_object) for _ in range(size)]
+
+    @classmethod
     def _build(cls, model_class: type[T], *args: Any, **kwargs: Any) -> T:
         try:
             return cast(T, super()._build(model_class, *args, **kwargs))
@@ -77,14 +94,13 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     @classmethod
     def _one(cls, method: str, strategy: str, kwargs: dict[str, Any]) -> Coroutine[Any, Any, Any]:
         writes = strategy == enums.CREATE_STRATEGY
-        work = lambda: cls._generate(strategy, kwargs)  # noqa: E731
+        work = lambda: cls._generate_many(strategy, 1, kwargs)[0]  # noqa: E731
         return cls._run(method, work, writes=writes, extras=kwargs, one_object=True)
 
     @classmethod
     def _many(cls, method: str, strategy: str, size: int, kwargs: dict[str, Any]) -> Coroutine[Any, Any, list[Any]]:
         _check_size(cls, method, size)
-        # A fresh dict per object, as factory_boy's batch methods do (the builder pops keys).
-        work = lambda: [cls._generate(strategy, dict(kwargs)) for _ in range(size)]  # noqa: E731
+        work = lambda: cls._generate_many(strategy, size, kwargs)  # noqa: E731
         return cls._run(method, work, writes=strategy == enums.CREATE_STRATEGY, extras=kwargs)
 
     # factory_boy's create/build/*_batch return objects; ours return coroutines of them, so
@@ -155,6 +171,9 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     def simple_generate_batch(cls, create: bool, size: int, **kwargs: Any) -> Coroutine[Any, Any, list[T]]:
         """``create_batch`` if ``create`` is true, else ``build_batch``."""
         return cls.create_batch(size, **kwargs) if create else cls.build_batch(size, **kwargs)
+
+
+_GENERATE = vars(AsyncFactory)["_generate"].__func__
 
 
 def _unknown_field_error(

@@ -130,24 +130,31 @@ class AsyncStepBuilder(builder.StepBuilder):
 
     def instantiate(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``_build``, ``_create`` or a StubObject, as the strategy says (awaited if async)."""
-        try:
-            instance = self.make(step, args, kwargs)
-        except StopIteration as exc:
-            raise IteratorExhaustedError(self.factory_meta.factory.__name__, f"_{self.strategy}") from exc
-        except Exception as exc:
-            _note(exc, self.factory_meta, f"made its {self.strategy} object")
-            raise
-        if self.strategy == enums.CREATE_STRATEGY and isinstance(instance, Model):
-            files = unsaved_files(type(instance), kwargs)
-            call = current_call()
-            if files and call is not None:
-                # Written to storage by the save: deleted again if the call rolls back.
-                call.files.extend((instance, name) for name in files)
-        return instance
+        return _instantiated(self.factory_meta, self.strategy, kwargs, self.make, step, args, kwargs)
 
     def make(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The object for these arguments."""
         return resolve(self.factory_meta.instantiate(step=step, args=args, kwargs=kwargs))
+
+
+def _instantiated(
+    factory_meta: Any, strategy: str, kwargs: dict[str, Any], make: Callable[..., Any], *args: Any
+) -> Any:
+    """``make(*args)``: the object made from ``kwargs``, its errors noted, its files tracked."""
+    try:
+        instance = make(*args)
+    except StopIteration as exc:
+        raise IteratorExhaustedError(factory_meta.factory.__name__, f"_{strategy}") from exc
+    except Exception as exc:
+        _note(exc, factory_meta, f"made its {strategy} object")
+        raise
+    if strategy == enums.CREATE_STRATEGY and isinstance(instance, Model):
+        files = unsaved_files(type(instance), kwargs)
+        call = current_call()
+        if files and call is not None:
+            # Written to storage by the save: deleted again if the call rolls back.
+            call.files.extend((instance, name) for name in files)
+    return instance
 
 
 def _plain_arguments(meta: Any) -> bool:
@@ -371,6 +378,167 @@ def _walk_value(value: Any, seen: dict[type[Any], None]) -> bool:
     return True
 
 
+# --- plans: simple factories made without a Resolver per object --------------------------------
+
+_CONSTANT, _SEQUENCE, _EVALUATE, _SUBFACTORY = range(4)
+
+#: Declarations a plan evaluates itself, with the ``evaluate`` each must keep (one that reads
+#: neither the resolver nor the step): a subclass overriding it goes through the builder.
+_EVALUATED = {
+    declarations.LazyFunction: declarations.LazyFunction.evaluate,
+    declarations.Iterator: declarations.Iterator.evaluate,
+    Faker: Faker.evaluate,
+    BaseFuzzyAttribute: BaseFuzzyAttribute.evaluate,
+}
+
+
+class Plan:
+    """How to make the objects of a simple factory, worked out once from its declarations.
+
+    A simple factory declares only values, ``Sequence``, ``LazyFunction``, ``Iterator``,
+    ``Faker``, fuzzy attributes and ``SubFactory`` to simple factories with nothing passed down;
+    it has no ``Params``, ``exclude``, ``rename``, ``inline_args``, ``django_get_or_create`` or
+    post-generation, and factory_boy's own ``_adjust_kwargs`` and ``_after_postgeneration``.
+    ``make`` gives what ``AsyncStepBuilder.build`` gives (the same values, sequence numbers,
+    order of evaluation, errors and notes; ``_build``/``_create`` called as overridden) without
+    a DeclarationSet, BuildStep and Resolver per object.
+    """
+
+    __slots__ = ("factory_meta", "steps")
+
+    def __init__(self, factory_meta: Any, steps: list[tuple[str, int, Any]]) -> None:
+        self.factory_meta = factory_meta
+        self.steps = steps
+
+    def with_values(self, values: dict[str, Any]) -> Plan | None:
+        """This plan with call arguments that are plain values (``name="x"``), or None if any is not."""
+        if not values:
+            return self
+        steps = {name: (name, kind, value) for name, kind, value in self.steps}
+        for name, value in values.items():
+            if enums.SPLITTER in name or enums.get_builder_phase(value) is not None:
+                return None  # a declaration, or a value for a sub-factory: the builder parses it
+            steps[name] = (name, _CONSTANT, value)
+        return Plan(self.factory_meta, list(steps.values()))
+
+    def make(self, strategy: str, make_object: Callable[[FactoryOptions, dict[str, Any]], Any]) -> Any:
+        """One object: its values in declaration order, then ``make_object(factory_meta, kwargs)``."""
+        check_cancelled()  # an object boundary
+        meta = self.factory_meta
+        sequence = meta.next_sequence()
+        kwargs: dict[str, Any] = {}
+        for name, kind, value in self.steps:
+            if kind == _CONSTANT:
+                if value is not declarations.SKIP:
+                    kwargs[name] = value
+                continue
+            try:
+                if kind == _SEQUENCE:
+                    result = value(sequence)
+                elif kind == _EVALUATE:
+                    result = value.evaluate_pre(None, None, {})
+                else:
+                    result = value.make(strategy, make_object)
+                result = resolve(result)
+            except StopIteration as exc:
+                raise IteratorExhaustedError(meta.factory.__name__, name) from exc
+            except Exception as exc:
+                _note(exc, meta, f"computed {name!r}")
+                raise
+            if result is not declarations.SKIP:
+                kwargs[name] = result
+        return _instantiated(meta, strategy, kwargs, make_object, meta, kwargs)
+
+
+def _build_object(factory_meta: Any, kwargs: dict[str, Any]) -> Any:
+    return resolve(factory_meta.factory._build(factory_meta.get_model_class(), **kwargs))
+
+
+def _create_object(factory_meta: Any, kwargs: dict[str, Any]) -> Any:
+    return resolve(factory_meta.factory._create(factory_meta.get_model_class(), **kwargs))
+
+
+#: What ``FactoryOptions.instantiate`` does for each strategy a plan makes objects for.
+MAKE_OBJECT: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
+    enums.BUILD_STRATEGY: _build_object,
+    enums.CREATE_STRATEGY: _create_object,
+}
+
+
+def simple_plan(factory_class: type[Any]) -> Plan | None:
+    """The plan of ``factory_class``, or None if it is not simple (see ``Plan``)."""
+    try:
+        return _plans[factory_class]
+    except KeyError:
+        made = _plans[factory_class] = _compile(factory_class, ())
+        return made
+
+
+_plans: WeakKeyDictionary[type[Any], Plan | None] = WeakKeyDictionary()
+
+
+def _compile(factory_class: type[Any], outer: tuple[type[Any], ...]) -> Plan | None:
+    if factory_class in outer or not issubclass(factory_class, factory_django.DjangoModelFactory):
+        return None  # a SubFactory cycle: the builder reports it
+    meta: Any = factory_class._meta
+    if (
+        meta.abstract
+        or meta.django_get_or_create
+        or meta.post_declarations.declarations
+        or not _plain_arguments(meta)
+        or not after_postgeneration_is_noop(factory_class)
+    ):
+        return None
+    if type(meta).instantiate is not factory_base.FactoryOptions.instantiate:
+        return None
+    model = meta.get_model_class()
+    if not (isinstance(model, type) and issubclass(model, Model)):
+        return None
+    steps: list[tuple[str, int, Any]] = []
+    pre = meta.pre_declarations
+    for name, value in pre.declarations.items():
+        if pre.contexts[name]:
+            return None  # e.g. ``user__name = "x"`` in the class
+        step = _step(factory_class, name, value, outer)
+        if step is None:
+            return None
+        steps.append(step)
+    return Plan(meta, steps)
+
+
+def _step(factory_class: type[Any], name: str, value: Any, outer: tuple[type[Any], ...]) -> tuple[str, int, Any] | None:
+    kind = type(value)
+    if enums.get_builder_phase(value) is None:
+        return name, _CONSTANT, value
+    if not _evaluates_as_declared(value):
+        return None
+    defaults: dict[str, Any] = value._defaults
+    if isinstance(value, declarations.Sequence) and kind.evaluate is declarations.Sequence.evaluate:
+        return name, _SEQUENCE, value.function
+    for base, evaluate in _EVALUATED.items():
+        if isinstance(value, base) and kind.evaluate is evaluate:
+            if any(enums.get_builder_phase(v) is not None for v in defaults.values()):
+                return None  # unrolled through a DictFactory by the builder
+            return name, _EVALUATE, value
+    if kind is declarations.SubFactory and not defaults:
+        try:
+            target = value.get_factory()
+        except (ImportError, AttributeError):
+            return None  # the builder reports it, naming the factory
+        child = _compile(target, (*outer, factory_class))
+        return None if child is None else (name, _SUBFACTORY, child)
+    return None
+
+
+def _evaluates_as_declared(value: Any) -> bool:
+    """Whether ``value.evaluate_pre`` is factory_boy's: unroll the declared context, then ``evaluate``."""
+    kind = type(value)
+    return (
+        kind.evaluate_pre is declarations.BaseDeclaration.evaluate_pre
+        and kind.unroll_context is declarations.BaseDeclaration.unroll_context
+    )
+
+
 # --- a Meta.model resolved at each use ---------------------------------------------------------
 
 
@@ -426,9 +594,7 @@ class BulkCollector(Protocol):
     def handles(self, factory_meta: Any) -> bool:
         """Whether objects of this factory go through ``instantiate``/``defer`` (Django models)."""
 
-    def instantiate(
-        self, factory_meta: Any, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
+    def instantiate(self, factory_meta: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Return the object for these arguments: unsaved and queued for insert, or created."""
 
     def defer(self, postgen: PostGenerationSteps) -> None:
@@ -455,7 +621,7 @@ class BulkStepBuilder(AsyncStepBuilder):
     def make(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.collector.handles(self.factory_meta):
             return super().make(step, args, kwargs)
-        return self.collector.instantiate(self.factory_meta, step, args, kwargs)
+        return self.collector.instantiate(self.factory_meta, args, kwargs)
 
     def post_generate(self, steps: PostGenerationSteps) -> None:
         # A Django model object waits until the collector has inserted it.

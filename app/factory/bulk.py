@@ -36,7 +36,7 @@ from factory import enums
 from factory.django import DjangoModelFactory
 
 from .bridge import resolve
-from .builder import BulkStepBuilder, PostGenerationSteps, build_root, remember_params
+from .builder import BulkStepBuilder, PostGenerationSteps, build_root, remember_params, simple_plan
 from .errors import AbstractFactoryError, BulkCreateError
 from .orm import DEFAULT_HOOK_MODULES, custom_create, has_save_receivers, owner, write_alias
 
@@ -60,16 +60,21 @@ def bulk_generate(
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
 
-    plan = _BulkPlan()
-    plan.check_factory(meta)  # a clear error before building anything
+    collector = _BulkPlan()
+    collector.check_factory(meta)  # a clear error before building anything
+    simple = simple_plan(factory_class)
+    simple = simple.with_values(params) if simple is not None else None
     objects: list[Any] = []
     for start in range(0, size, batch_size):
-        plan.deferred = []
+        collector.deferred = []
         for _ in range(min(batch_size, size - start)):
+            if simple is not None:
+                objects.append(simple.make(enums.CREATE_STRATEGY, collector.make_object))
+                continue
             object_params = dict(params)  # the builder pops keys: a fresh dict per object
             remember_params(factory_class, object_params)
-            objects.append(build_root(BulkStepBuilder(meta, object_params, enums.CREATE_STRATEGY, plan)))
-        plan.complete(plan.deferred)
+            objects.append(build_root(BulkStepBuilder(meta, object_params, enums.CREATE_STRATEGY, collector)))
+        collector.complete(collector.deferred)
     return objects
 
 
@@ -130,14 +135,14 @@ class _BulkPlan:
     def handles(self, factory_meta: Any) -> bool:
         return self._plan(factory_meta) is not None
 
-    def instantiate(self, factory_meta: Any, step: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def instantiate(self, factory_meta: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         plan = self._plan(factory_meta)
         assert plan is not None
         if not plan.bulk:
             # Created now, as create() would: whatever it refers to must be in the database.
             if self.queued and self._refers_to_queued(args, kwargs):
                 self.flush()
-            return resolve(factory_meta.instantiate(step=step, args=args, kwargs=kwargs))
+            return resolve(plan.factory._create(plan.model, *args, **kwargs))
 
         model = plan.model
         try:
@@ -179,6 +184,10 @@ class _BulkPlan:
 
     def defer(self, postgen: PostGenerationSteps) -> None:
         self.deferred.append(postgen)
+
+    def make_object(self, factory_meta: Any, kwargs: dict[str, Any]) -> Any:
+        """``instantiate`` for a ``Plan`` (whose factories are all Django model factories)."""
+        return self.instantiate(factory_meta, (), kwargs)
 
     # Inserting and completing -----------------------------------------------------------------
 
