@@ -1,11 +1,12 @@
 """factory_boy's internals, in one place: the builder that awaits async declarations and hooks,
-the bulk builder, and options for a ``Meta.model`` resolved at each use.
+plans for simple factories, the bulk builder, and options for a ``Meta.model`` resolved at each use.
 
 This is the only module that touches private factory_boy details: ``StepBuilder``,
 ``BuildStep``, ``Resolver`` and its name-mangled ``__values`` and ``__step``, ``parse_declarations``,
-``FactoryOptions.instantiate``/``prepare_arguments`` and the options hooks ``get_model_class``,
-``contribute_to_class`` and ``_get_counter_reference``. It was checked against factory_boy
-3.3.x (``requirements.txt`` pins ``factory_boy>=3.3.3,<3.4``).
+``DeclarationSet``, the declarations' ``evaluate``/``evaluate_pre``/``unroll_context`` and
+``_defaults``, ``FactoryOptions.instantiate``/``prepare_arguments`` and the options hooks
+``get_model_class``, ``contribute_to_class`` and ``_get_counter_reference``. It was checked against
+factory_boy 3.3.x (``requirements.txt`` pins ``factory_boy>=3.3.3,<3.4``).
 """
 
 from __future__ import annotations
