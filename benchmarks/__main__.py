@@ -1,7 +1,7 @@
 """Benchmark of app.factory.AsyncFactory against factory_boy, model_bakery and Django's own async ORM.
 
     python -m benchmarks --quick                  # n=60, 5 rounds, every database, no stalls: about a minute
-    python -m benchmarks                          # n=1,000, 5 rounds, and the stalls: 10-15 minutes
+    python -m benchmarks                          # n=1,000, 5 rounds, and the stalls: 5-10 minutes
     python -m benchmarks --quick --stalls --stalls-n 2000   # with a smaller stall section
     python -m benchmarks --json bench.json        # also write every sample and figure as JSON
     python3 dev.py bench --quick                  # the same, in the project's virtualenv

@@ -1,6 +1,6 @@
 """Figures of ``manage.py seed`` (speed, CPU time, peak memory, a sample output, a Ctrl-C), as a Markdown page.
 
-    python -m benchmarks.seeding --markdown docs/seeding-figures.md            # 15-25 minutes on 2 busy CPUs
+    python -m benchmarks.seeding --markdown docs/seeding-figures.md            # 5-10 minutes on 2 CPUs
     python -m benchmarks.seeding --quick --markdown /tmp/seeding-figures.md    # counts / 100, one round: a minute
 
 It creates a scratch database on the PostgreSQL server (--postgres, else DATABASE_URL, else

@@ -69,7 +69,7 @@ class Call:
         back before ``CancelledError`` reaches the caller; work still queued never starts.
         """
         try:
-            return await sync_to_async(self._run, thread_sensitive=True)(work)
+            return await _in_orm_thread(self, work)
         except asyncio.CancelledError:
             await self._stop()
             raise
@@ -109,6 +109,10 @@ class Call:
             if waiter is not None:
                 with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
                     waiter.get_loop().call_soon_threadsafe(_wake, waiter)
+
+
+# One SyncToAsync for every call, not one built per call: asgiref keeps no per-call state on it.
+_in_orm_thread = sync_to_async(Call._run, thread_sensitive=True)
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

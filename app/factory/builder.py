@@ -437,7 +437,10 @@ class Plan:
                 if kind == _SEQUENCE:
                     result = value(sequence)
                 elif kind == _EVALUATE:
-                    result = value.evaluate_pre(None, None, {})
+                    evaluate, defaults = value
+                    # What evaluate_pre gives without call-time context: the declared context,
+                    # copied (Faker pops from it), which holds no declaration to unroll.
+                    result = evaluate(None, None, dict(defaults))
                 else:
                     result = value.make(strategy, make_object)
                 result = resolve(result)
@@ -520,7 +523,7 @@ def _step(factory_class: type[Any], name: str, value: Any, outer: tuple[type[Any
         if isinstance(value, base) and kind.evaluate is evaluate:
             if any(enums.get_builder_phase(v) is not None for v in defaults.values()):
                 return None  # unrolled through a DictFactory by the builder
-            return name, _EVALUATE, value
+            return name, _EVALUATE, (value.evaluate, defaults)
     if kind is declarations.SubFactory and not defaults:
         try:
             target = value.get_factory()
