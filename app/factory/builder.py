@@ -520,7 +520,7 @@ def _step(factory_class: type[Any], name: str, value: Any, outer: tuple[type[Any
     if isinstance(value, declarations.Sequence) and kind.evaluate is declarations.Sequence.evaluate:
         return name, _SEQUENCE, value.function
     for base, evaluate in _EVALUATED.items():
-        if isinstance(value, base) and kind.evaluate is evaluate:
+        if issubclass(kind, base) and kind.evaluate is evaluate:
             if any(enums.get_builder_phase(v) is not None for v in defaults.values()):
                 return None  # unrolled through a DictFactory by the builder
             return name, _EVALUATE, (value.evaluate, defaults)
