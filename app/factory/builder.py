@@ -385,7 +385,7 @@ _CONSTANT, _SEQUENCE, _EVALUATE, _SUBFACTORY = range(4)
 
 #: Declarations a plan evaluates itself, with the ``evaluate`` each must keep (one that reads
 #: neither the resolver nor the step): a subclass overriding it goes through the builder.
-_EVALUATED = {
+_EVALUATED: dict[type[Any], Callable[..., Any]] = {
     declarations.LazyFunction: declarations.LazyFunction.evaluate,
     declarations.Iterator: declarations.Iterator.evaluate,
     Faker: Faker.evaluate,
