@@ -1,7 +1,7 @@
 """Benchmark of app.factory.AsyncFactory against factory_boy, model_bakery and Django's own async ORM.
 
     python -m benchmarks --quick                  # n=60, 5 rounds, every database, no stalls: about a minute
-    python -m benchmarks                          # n=1,000, 5 rounds, and the stalls: 5-10 minutes
+    python -m benchmarks                          # n=1,000, 9 rounds, and the stalls: about 10 minutes
     python -m benchmarks --quick --stalls --stalls-n 2000   # with a smaller stall section
     python -m benchmarks --json bench.json        # also write every sample and figure as JSON
     python3 dev.py bench --quick                  # the same, in the project's virtualenv
@@ -51,7 +51,7 @@ STARTED = time.monotonic()
 BACKENDS = ("sqlite", "postgresql", "mysql")
 ALIASES = {"sqlite": "default", "postgresql": "postgresql", "mysql": "mysql"}
 # (n, per_object_n, rounds); per_object_n: objects per call of the variants with a call or a commit per object.
-MODES = {"quick": (60, 6, 5), "default": (1000, 100, 5)}
+MODES = {"quick": (60, 6, 5), "default": (1000, 100, 9)}
 AUTH_N = 100  # users per AuthUserFactory.create_batch: the issue's target is stated for 100
 STALLS_N = 20_000  # Friends per bulk_create_batch in the stall section (create_batch makes a tenth)
 
