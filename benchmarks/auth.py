@@ -30,7 +30,7 @@ from factory.random import reseed_random
 
 from app.factory import AuthUserFactory
 
-from .databases import auth_user_tables, empty_tables
+from .databases import BenchmarkRouter, auth_user_tables, empty_tables
 from .figures import DASH, TIMES, cell, met_line, spread_dict, verdict
 from .measure import Progress, Spread, frozen_gc, interleave
 
@@ -92,19 +92,23 @@ def measure(
 ) -> dict[str, Any]:
     """The auth section of one database: every (case, hasher) in interleaved rounds, then the first hash."""
     reseed_random(f"{seed} auth {backend}")
-    runner = AuthRunner(loop, alias)
-    runs = {
-        f"{case}/{hasher}": partial(runner.time, hasher, kwargs, n)
-        for case, (_, kwargs) in CASES.items()
-        for hasher in HASHERS
-    }
-    for key, run in runs.items():  # hashes the default password and "pw" with each hasher, once per process
-        progress.step(f"{backend:<10} auth warm-up {key}")
-        run()
-    with frozen_gc():
-        samples = interleave(runs, rounds, random.Random(seed), progress, f"{backend:<10} auth")
-        progress.step(f"{backend:<10} auth first PBKDF2 hash of a new password")
-        first = runner.time("pbkdf2", {"password": f"never hashed before {secrets.token_hex(8)}"}, n)
+    BenchmarkRouter.auth_alias = alias
+    try:
+        runner = AuthRunner(loop, alias)
+        runs = {
+            f"{case}/{hasher}": partial(runner.time, hasher, kwargs, n)
+            for case, (_, kwargs) in CASES.items()
+            for hasher in HASHERS
+        }
+        for key, run in runs.items():  # hashes the default password and "pw" with each hasher, once per process
+            progress.step(f"{backend:<10} auth warm-up {key}")
+            run()
+        with frozen_gc():
+            samples = interleave(runs, rounds, random.Random(seed), progress, f"{backend:<10} auth")
+            progress.step(f"{backend:<10} auth first PBKDF2 hash of a new password")
+            first = runner.time("pbkdf2", {"password": f"never hashed before {secrets.token_hex(8)}"}, n)
+    finally:
+        BenchmarkRouter.auth_alias = None
     ms = {key: [seconds * 1e3 for seconds in values] for key, values in samples.items()}
     cases = {}
     for case, (label, _) in CASES.items():

@@ -171,14 +171,26 @@ class ServerDatabase:
         self.created = False
 
 
-class AllowRelations:
-    """Database router: an unsaved parent assigned to a child routes both to "default"; allow it anyway.
+class BenchmarkRouter:
+    """Database router: relations between any objects, and the user model in the auth section's database.
 
-    Every variant saves with an explicit alias, and every row of one call lands in the same database.
+    An unsaved parent assigned to a child routes both to "default": every variant saves with an
+    explicit alias, and every row of one call lands in the same database, so allow it anyway.
+    ``AuthUserFactory`` runs ``full_clean()``, which checks ``unique`` fields where the router reads
+    the model: ``auth_alias`` (set by the auth section) sends it to the database being measured.
     """
+
+    auth_alias: str | None = None
 
     def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
         return True
+
+    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+        from django.contrib.auth import get_user_model
+
+        return BenchmarkRouter.auth_alias if model is get_user_model() else None
+
+    db_for_write = db_for_read
 
 
 def configure_django(databases: dict[str, dict[str, Any]]) -> None:
@@ -191,7 +203,7 @@ def configure_django(databases: dict[str, dict[str, Any]]) -> None:
     settings.configure(
         INSTALLED_APPS=project.INSTALLED_APPS,
         DATABASES=databases,
-        DATABASE_ROUTERS=[f"{__name__}.AllowRelations"],
+        DATABASE_ROUTERS=[f"{__name__}.BenchmarkRouter"],
         DEFAULT_AUTO_FIELD=project.DEFAULT_AUTO_FIELD,
         USE_TZ=project.USE_TZ,
         TIME_ZONE=project.TIME_ZONE,

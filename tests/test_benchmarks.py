@@ -160,3 +160,23 @@ def test_malformed_urls_are_refused_without_their_password(url: str) -> None:
         parse_url("postgresql", url)
     assert "postgres://u:***@h" in str(error.value)
     assert "secret" not in str(error.value) and "pa ss" not in str(error.value)
+
+
+def test_a_run_on_a_server_alone_measures_auth_users_there(tmp_path: Path) -> None:
+    # AuthUserFactory validates with full_clean(), whose unique checks go where the router reads
+    # the user model: without the benchmark's router they went to the SQLite file, unmigrated here.
+    import os
+
+    url = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+    command = [
+        sys.executable, "-m", "benchmarks", "--backends=postgresql", f"--postgres={url}", "--n=10",
+        "--per-object-n=2", "--rounds=1", "--auth-n=3", "--no-stalls", f"--json={tmp_path / 'bench.json'}",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    backends = json.loads((tmp_path / "bench.json").read_text())["backends"]
+    if not backends and not os.environ.get("CI"):
+        pytest.skip(f"PostgreSQL does not answer at {mask_url(url)}")
+    assert [b["backend"] for b in backends] == ["postgresql"]
+    assert backends[0]["auth"]["cases"]["given"]["ms_per_call"]["pbkdf2"]["median"] > 0

@@ -23,7 +23,8 @@ class CleanModelFactory(AsyncFactory[M], Generic[M]):
     An invalid object raises FactoryValidationError (a ``ValidationError``) and, as every
     ``create`` runs in one transaction, nothing of that call is saved. With
     ``django_get_or_create`` an existing row is returned as it is; a new row is validated.
-    A custom ``_create`` can call ``cls._full_clean(instance)`` itself.
+    A custom ``_create`` can call ``cls._full_clean(instance)`` itself. Django checks ``unique``
+    fields where the routers read the model, not in ``Meta.database``.
     """
 
     class Meta:
