@@ -483,7 +483,7 @@ _plans: WeakKeyDictionary[type[Any], Plan | None] = WeakKeyDictionary()
 
 def _compile(factory_class: type[Any], outer: tuple[type[Any], ...]) -> Plan | None:
     if factory_class in outer or not issubclass(factory_class, factory_django.DjangoModelFactory):
-        return None  # a SubFactory cycle: the builder reports it
+        return None  # a SubFactory cycle (the builder reports it), or not a Django model factory
     meta: Any = factory_class._meta
     if (
         meta.abstract
