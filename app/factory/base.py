@@ -12,7 +12,7 @@ from factory.base import StubObject
 from factory.django import DjangoModelFactory
 
 from .bridge import Call, in_sync_code_of_a_call
-from .builder import MAKE_OBJECT, build, remember_params, simple_plan
+from .builder import MAKE_OBJECT, build, call_plan, remember_params
 from .bulk import bulk_generate
 from .errors import AbstractFactoryError, SyncCallError, UnknownFieldError
 from .transactions import run_in_transaction
@@ -54,8 +54,7 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
         """
         simple = None
         if strategy in MAKE_OBJECT and getattr(cls._generate, "__func__", None) is _GENERATE:
-            simple = simple_plan(cls)
-            simple = simple.with_values(params) if simple is not None else None
+            simple = call_plan(cls, params)
         if simple is None:
             # A fresh dict per object, as factory_boy's batch methods do (the builder pops keys).
             return [cls._generate(strategy, dict(params)) for _ in range(size)]

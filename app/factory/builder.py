@@ -481,6 +481,12 @@ def simple_plan(factory_class: type[Any]) -> Plan | None:
 _plans: WeakKeyDictionary[type[Any], Plan | None] = WeakKeyDictionary()
 
 
+def call_plan(factory_class: type[Any], params: dict[str, Any]) -> Plan | None:
+    """The plan of a call of ``factory_class`` with ``params``, or None if the builder must make it."""
+    plan = simple_plan(factory_class)
+    return None if plan is None else plan.with_values(params)
+
+
 def _compile(factory_class: type[Any], outer: tuple[type[Any], ...]) -> Plan | None:
     if factory_class in outer or not issubclass(factory_class, factory_django.DjangoModelFactory):
         return None  # a SubFactory cycle (the builder reports it), or not a Django model factory

@@ -36,7 +36,7 @@ from factory import enums
 from factory.django import DjangoModelFactory
 
 from .bridge import resolve
-from .builder import BulkStepBuilder, PostGenerationSteps, build_root, remember_params, simple_plan
+from .builder import BulkStepBuilder, PostGenerationSteps, build_root, call_plan, remember_params
 from .errors import AbstractFactoryError, BulkCreateError
 from .orm import DEFAULT_HOOK_MODULES, custom_create, has_save_receivers, owner, write_alias
 
@@ -62,8 +62,7 @@ def bulk_generate(
 
     collector = _BulkPlan()
     collector.check_factory(meta)  # a clear error before building anything
-    simple = simple_plan(factory_class)
-    simple = simple.with_values(params) if simple is not None else None
+    simple = call_plan(factory_class, params)
     objects: list[Any] = []
     for start in range(0, size, batch_size):
         collector.deferred = []
