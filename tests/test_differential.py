@@ -43,10 +43,9 @@ COUNTRY = {
 }
 
 
-def make_factories(base: type[Any], choice: dict[str, Any]) -> type[Any]:
-    """Build a Person factory tree on ``base`` (AsyncFactory or DjangoModelFactory)."""
-
-    company = type(
+def company_factory(base: type[Any]) -> type[Any]:
+    """A simple Company factory on ``base`` (AsyncFactory or DjangoModelFactory)."""
+    return type(
         "CompanyF",
         (base,),
         {
@@ -55,6 +54,12 @@ def make_factories(base: type[Any], choice: dict[str, Any]) -> type[Any]:
             "country": factory.Faker("country_code"),
         },
     )
+
+
+def make_factories(base: type[Any], choice: dict[str, Any]) -> type[Any]:
+    """Build a Person factory tree on ``base`` (AsyncFactory or DjangoModelFactory)."""
+
+    company = company_factory(base)
     address = type(
         "AddressF",
         (base,),
@@ -133,16 +138,16 @@ def counts() -> tuple[int, int, int]:
     return Person.objects.count(), Company.objects.count(), Address.objects.count()
 
 
-def run_rolled_back(make: Any, seed: int) -> tuple[dict[str, Any], tuple[int, ...], bool]:
-    """Values, new rows and saved-ness of ``make()``; its rows are rolled back afterwards."""
+def run_rolled_back(make: Any, seed: int) -> tuple[list[dict[str, Any]], tuple[int, ...], list[bool]]:
+    """Values, new rows and saved-ness of the objects ``make()`` returns; its rows are rolled back afterwards."""
     with transaction.atomic():
         before = counts()
         reseed_random(seed)
         result = make()
         rows = tuple(a - b for a, b in zip(counts(), before, strict=True))
-        values = snapshot(result)
+        values = [snapshot(person) for person in result]
         transaction.set_rollback(True)
-    return values, rows, result.pk is not None
+    return values, rows, [person.pk is not None for person in result]
 
 
 @pytest.mark.django_db
@@ -156,11 +161,11 @@ def test_async_and_sync_factories_agree(call: tuple[dict[str, Any], dict[str, An
 
     # async_to_sync from pytest's thread: the async call's queries run in this thread, inside
     # the savepoint that run_rolled_back opens.
-    async_side = run_rolled_back(lambda: async_to_sync(getattr(async_factory, method))(**kwargs), seed)
-    sync_side = run_rolled_back(lambda: getattr(sync_factory, method)(**kwargs), seed)
+    async_side = run_rolled_back(lambda: [async_to_sync(getattr(async_factory, method))(**kwargs)], seed)
+    sync_side = run_rolled_back(lambda: [getattr(sync_factory, method)(**kwargs)], seed)
 
     assert async_side == sync_side
-    assert async_side[2] == create
+    assert async_side[2] == [create]
 
 
 # --- simple factories: made from a plan, without factory_boy's per-object machinery -----------------
@@ -186,15 +191,7 @@ SIMPLE_RANK = {
 
 def make_simple_factory(base: type[Any], choice: dict[str, Any]) -> type[Any]:
     """A Person factory tree on ``base`` with only the declarations a plan makes itself."""
-    company = type(
-        "CompanyS",
-        (base,),
-        {
-            "Meta": type("Meta", (), {"model": Company}),
-            "name": factory.Sequence(lambda n: f"company {n}"),
-            "country": factory.Faker("country_code"),
-        },
-    )
+    company = company_factory(base)
     attrs: dict[str, Any] = {
         "Meta": type("Meta", (), {"model": Person}),
         "name": SIMPLE_NAME[choice["name"]](),
@@ -228,18 +225,6 @@ def simple_calls(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], int, 
     return choice, kwargs, draw(st.integers(1, 3)), draw(st.integers(0, 2**16))
 
 
-def run_batch_rolled_back(make: Any, seed: int) -> tuple[list[dict[str, Any]], tuple[int, ...], list[bool]]:
-    """Values, new rows and saved-ness of the objects of ``make()``; its rows are rolled back afterwards."""
-    with transaction.atomic():
-        before = counts()
-        reseed_random(seed)
-        result = make()
-        rows = tuple(a - b for a, b in zip(counts(), before, strict=True))
-        values = [snapshot(person) for person in result]
-        transaction.set_rollback(True)
-    return values, rows, [person.pk is not None for person in result]
-
-
 @pytest.mark.django_db
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(call=simple_calls(), method=st.sampled_from(["create_batch", "build_batch", "bulk_create_batch"]))
@@ -251,9 +236,9 @@ def test_simple_factories_made_from_a_plan_agree_with_factory_boy(
     sync_factory = make_simple_factory(DjangoModelFactory, choice)
     assert simple_plan(async_factory) is not None  # else this compares factory_boy's builder with itself
 
-    async_side = run_batch_rolled_back(lambda: async_to_sync(getattr(async_factory, method))(size, **kwargs), seed)
+    async_side = run_rolled_back(lambda: async_to_sync(getattr(async_factory, method))(size, **kwargs), seed)
     sync_method = "build_batch" if method == "build_batch" else "create_batch"
-    sync_side = run_batch_rolled_back(lambda: getattr(sync_factory, sync_method)(size, **kwargs), seed)
+    sync_side = run_rolled_back(lambda: getattr(sync_factory, sync_method)(size, **kwargs), seed)
 
     assert async_side == sync_side
     assert async_side[2] == [method != "build_batch"] * size
