@@ -9,8 +9,8 @@ call is all or nothing. For each chunk of ``batch_size`` top-level objects it:
    declarations wait;
 2. inserts the queued objects with ``bulk_create``, level by level: an object's level is one
    more than the highest level of the queued objects its foreign keys (and generic foreign keys)
-   point to, so parents go in before children; Django's ``bulk_create`` copies each parent's new
-   primary key onto the child's ``<fk>_id`` (``Model._prepare_related_fields_for_save``);
+   point to, so parents go in before children, and each child gets its parents' new primary keys
+   on its ``<fk>_id`` before its own insert;
 3. runs the post-generation declarations (RelatedFactory, post_generation,
    PostGenerationMethodCall), declaration by declaration across the chunk's objects; objects
    they make (RelatedFactory) are built, inserted and completed the same way before the next
@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connections
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from factory import enums
 from factory.django import DjangoModelFactory
 
@@ -89,7 +89,7 @@ class _ModelPlan:
         "model",
         "named_errors",
         "needs_returned_pk",
-        "relation_caches",
+        "relations",
     )
 
     def __init__(self, factory: type[DjangoModelFactory[Any]], model: type[Model]) -> None:
@@ -97,16 +97,18 @@ class _ModelPlan:
         # Made as create() makes them when that is more than a plain INSERT: by save(), with signals.
         self.bulk = custom_create(factory, model) is None and not has_save_receivers(model)
         self.alias = write_alias(factory, model)
-        self.manager = factory._get_manager(model)
+        manager = factory._get_manager(model)
+        # Pinned to the call's database: bulk_create asks the routers for a manager's database once
+        # per object otherwise (QuerySet.db), and a router answers the same for the same model.
+        self.manager = manager if isinstance(manager, QuerySet) else manager.db_manager(self.alias)
         # The relations bulk_create fills in from a saved parent: forward FK/OneToOne, and
         # GenericForeignKeys (private fields with an fk_field), which need setting again.
         self.generic_relations: tuple[Any, ...] = tuple(
             f for f in model._meta.private_fields if f.is_relation and hasattr(f, "fk_field")
         )
         self.needs_returned_pk = not connections[self.alias].features.can_return_rows_from_bulk_insert
-        # ForeignKey/OneToOneField caches, where Model.__init__ keeps an assigned parent.
-        relations: list[Any] = [f for f in model._meta.concrete_fields if f.many_to_one or f.one_to_one]
-        self.relation_caches: tuple[str, ...] = tuple(f.cache_name for f in relations)
+        # ForeignKey/OneToOneField: Model.__init__ keeps an assigned parent in the field's cache.
+        self.relations: tuple[Any, ...] = tuple(f for f in model._meta.concrete_fields if f.many_to_one or f.one_to_one)
         # On a TypeError, factory_boy's or this package's _build, for its error naming unknown
         # fields; a user's _build is for the build strategy, which create() never calls.
         self.named_errors = owner(factory, "_build").__module__ in DEFAULT_HOOK_MODULES
@@ -150,12 +152,14 @@ class _BulkPlan:
             if not plan.named_errors:
                 raise
             instance = plan.factory._build(model, *args, **kwargs)  # raises, naming the fields
+        # The database it is inserted into: a child assigned this parent needs no router for it.
+        instance._state.db = plan.alias
         queued, levels = self.queued, self._levels
         position = len(levels)
         level = 0
         cache = instance._state.fields_cache  # Django's per-instance cache of related objects
-        for name in plan.relation_caches:
-            related = cache.get(name)
+        for field in plan.relations:
+            related = cache.get(field.cache_name)
             if related is not None:
                 parent = queued.get(id(related))
                 if parent is not None and levels[parent] >= level:
@@ -203,13 +207,11 @@ class _BulkPlan:
         for position, plan in enumerate(plans):
             groups.setdefault((levels[position], plan.model, plan.alias), []).append(position)
         for key in sorted(groups, key=lambda key: key[0]):  # stable: first-seen order within a level
-            alias = key[2]
             group = []
             for position in groups[key]:
                 instance = instances[position]
-                # Assigning an unsaved parent routed both to the default database; the parents
-                # are now in ``alias``, and Django checks that a relation stays in one database.
-                instance._state.db = alias
+                if key[0]:
+                    _copy_parent_keys(instance, plans[position])
                 for field, parent in generic.get(position, ()):
                     # GenericForeignKey.__set__ read the parent's pk when it was still None.
                     setattr(instance, field.name, parent)
@@ -266,6 +268,21 @@ class _BulkPlan:
             elif isinstance(value, dict) and any(id(item) in queued for item in value.values()):
                 return True
         return False
+
+
+def _copy_parent_keys(instance: Model, plan: _ModelPlan) -> None:
+    """Give ``instance`` the primary keys of the parents assigned to it before they were inserted.
+
+    What ``bulk_create`` would do for each (``Model._prepare_related_fields_for_save``), without
+    assigning each parent again through its descriptor, which asks the routers each time.
+    """
+    cache = instance._state.fields_cache
+    for field in plan.relations:
+        parent = cache.get(field.cache_name)
+        if parent is not None and getattr(instance, field.attname) is None:
+            for local, remote in field.related_fields:
+                setattr(instance, local.attname, getattr(parent, remote.attname))
+            field.set_cached_value(instance, parent)  # setting the attname dropped it
 
 
 def _check_bulk_insertable(factory: type[Any], model: type[Model]) -> None:
