@@ -186,9 +186,12 @@ class BenchmarkRouter:
         return True
 
     def db_for_read(self, model: Any, **hints: Any) -> str | None:
+        alias = BenchmarkRouter.auth_alias
+        if alias is None:  # outside the auth section: no work, so that no variant pays for this router
+            return None
         from django.contrib.auth import get_user_model
 
-        return BenchmarkRouter.auth_alias if model is get_user_model() else None
+        return alias if model is get_user_model() else None
 
     db_for_write = db_for_read
 
