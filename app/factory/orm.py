@@ -91,9 +91,12 @@ def file_fields(model: type[Model]) -> tuple[str, ...]:
 
 def unsaved_files(model: type[Model], kwargs: dict[str, Any]) -> list[str]:
     """The file fields of ``kwargs`` that saving the object will write to storage."""
+    fields = file_fields(model)
+    if not fields:
+        return []
     return [
         name
-        for name in file_fields(model)
+        for name in fields
         if isinstance(value := kwargs.get(name), File) and not (isinstance(value, FieldFile) and value._committed)  # type: ignore[attr-defined]
     ]
 
