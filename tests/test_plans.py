@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import factory
+import faker.providers
 import pytest
 from django.db.models.signals import post_save
 
@@ -127,6 +128,45 @@ async def test_async_lazy_functions_are_awaited():
 
     assert [c.country for c in companies] == ["Lyon", "Lyon"]
     assert await Company.objects.filter(country="Lyon").acount() == 2
+
+
+class _EnglishProbe(faker.providers.BaseProvider):
+    def plan_probe(self, suffix: str = "") -> str:
+        return f"en{suffix}"
+
+
+class _FrenchProbe(faker.providers.BaseProvider):
+    def plan_probe(self, suffix: str = "") -> str:
+        return f"fr{suffix}"
+
+
+class _ReplacedProbe(faker.providers.BaseProvider):
+    def plan_probe(self, suffix: str = "") -> str:
+        return f"replaced{suffix}"
+
+
+async def test_faker_values_follow_providers_added_later_and_the_default_locale():
+    factory.Faker.add_provider(_EnglishProbe, locale="en_US")
+    factory.Faker.add_provider(_FrenchProbe, locale="fr_FR")
+
+    class Probed(AsyncFactory[Person]):
+        name = factory.Faker("plan_probe", suffix="!")
+        country = factory.Faker("plan_probe", locale="fr_FR")
+        company = None
+
+        class Meta:
+            model = Person
+
+    assert simple_plan(Probed) is not None
+    first = await Probed.create()
+    factory.Faker.add_provider(_ReplacedProbe, locale="en_US")
+    replaced = await Probed.bulk_create_batch(1)
+    with factory.Faker.override_default_locale("fr_FR"):
+        overridden = await Probed.build()
+
+    assert (first.name, first.country) == ("en!", "fr")
+    assert (replaced[0].name, replaced[0].country) == ("replaced!", "fr")
+    assert (overridden.name, overridden.country) == ("fr!", "fr")
 
 
 def failing_name() -> str:

@@ -151,8 +151,8 @@ def _instantiated(
         raise
     if strategy == enums.CREATE_STRATEGY and isinstance(instance, Model):
         files = unsaved_files(type(instance), kwargs)
-        call = current_call()
-        if files and call is not None:
+        call = current_call() if files else None
+        if call is not None:
             # Written to storage by the save: deleted again if the call rolls back.
             call.files.extend((instance, name) for name in files)
     return instance
@@ -381,7 +381,7 @@ def _walk_value(value: Any, seen: dict[type[Any], None]) -> bool:
 
 # --- plans: simple factories made without a Resolver per object --------------------------------
 
-_CONSTANT, _SEQUENCE, _EVALUATE, _SUBFACTORY = range(4)
+_CONSTANT, _SEQUENCE, _EVALUATE, _FAKER, _SUBFACTORY = range(5)
 
 #: Declarations a plan evaluates itself, with the ``evaluate`` each must keep (one that reads
 #: neither the resolver nor the step): a subclass overriding it goes through the builder.
@@ -391,6 +391,33 @@ _EVALUATED: dict[type[Any], Callable[..., Any]] = {
     Faker: Faker.evaluate,
     BaseFuzzyAttribute: BaseFuzzyAttribute.evaluate,
 }
+
+
+class _FakerValue:
+    """What ``Faker.evaluate`` gives for one ``factory.Faker`` declaration (factory_boy 3.3.x).
+
+    ``evaluate`` is ``_get_faker(locale).format(provider, **extra)``. The proxy that ``_get_faker``
+    returns forwards ``format`` to its one generator through ``__getattr__``, at a cost per object
+    close to the rest of a plan's work: the bound ``format`` is kept per proxy. ``_get_faker`` is
+    still asked each time (``override_default_locale`` changes its answer), and so is the generator
+    for the provider (``add_provider`` may replace it).
+    """
+
+    __slots__ = ("bound", "extra", "get_faker", "locale", "provider")
+
+    def __init__(self, declaration: Faker) -> None:
+        self.extra = dict(declaration._defaults)
+        self.locale = self.extra.pop("locale")
+        self.provider: str = declaration.provider
+        self.get_faker = declaration._get_faker
+        self.bound: tuple[Any, Callable[..., Any]] | None = None  # (proxy, proxy.format), set together
+
+    def __call__(self) -> Any:
+        proxy = self.get_faker(self.locale)
+        bound = self.bound
+        if bound is None or bound[0] is not proxy:
+            bound = self.bound = (proxy, proxy.format)
+        return bound[1](self.provider, **self.extra)
 
 
 class Plan:
@@ -436,6 +463,8 @@ class Plan:
             try:
                 if kind == _SEQUENCE:
                     result = value(sequence)
+                elif kind == _FAKER:
+                    result = value()
                 elif kind == _EVALUATE:
                     evaluate, defaults = value
                     # What evaluate_pre gives without call-time context: the declared context,
@@ -529,6 +558,8 @@ def _step(factory_class: type[Any], name: str, value: Any, outer: tuple[type[Any
         if issubclass(kind, base) and kind.evaluate is evaluate:
             if any(enums.get_builder_phase(v) is not None for v in defaults.values()):
                 return None  # unrolled through a DictFactory by the builder
+            if base is Faker:
+                return name, _FAKER, _FakerValue(value)
             return name, _EVALUATE, (value.evaluate, defaults)
     if kind is declarations.SubFactory and not defaults:
         try:
