@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Model
 
-ROUTED = {"testapp.Routed"}
+ROUTED = {"testapp.Routed", "testapp.RoutedChild"}
 
 
 class OtherRouter:

@@ -31,6 +31,7 @@ from tests.testapp.models import (
     Person,
     QuerySetManaged,
     Routed,
+    RoutedChild,
     SavedLabel,
 )
 
@@ -90,6 +91,26 @@ async def test_a_batch_routed_to_another_database_is_all_or_nothing(method: str)
 
     await getattr(RoutedFactory, method)(3)
     assert await routed_rows() == (0, 3)
+
+
+class RoutedChildFactory(AsyncFactory[RoutedChild]):
+    class Meta:
+        model = RoutedChild
+
+    parent = factory.SubFactory(RoutedFactory)
+    label = factory.Sequence(lambda n: f"child {n}")
+
+
+@routed
+@with_router
+@pytest.mark.parametrize("method", ["create_batch", "bulk_create_batch"])
+async def test_parents_and_children_routed_to_another_database_are_linked_there(method: str) -> None:
+    children = await getattr(RoutedChildFactory, method)(3)
+
+    stored = [c async for c in RoutedChild.objects.using("other").order_by("pk").values_list("label", "parent__name")]
+    assert stored == [(c.label, c.parent.name) for c in children]
+    assert {(c._state.db, c.parent._state.db) for c in children} == {("other", "other")}
+    assert (await RoutedChild.objects.using("default").acount(), *await routed_rows()) == (0, 0, 3)
 
 
 class PersonWithRoutedFactory(AsyncFactory[Person]):

@@ -80,6 +80,13 @@ class Routed(models.Model):
     name = models.CharField(max_length=100, unique=True)
 
 
+class RoutedChild(models.Model):
+    """Sent to the "other" database with its parent by tests.routers.OtherRouter."""
+
+    parent = models.ForeignKey(Routed, on_delete=models.CASCADE, related_name="children")
+    label = models.CharField(max_length=100)
+
+
 class AuditLog(models.Model):
     entry = models.CharField(max_length=100)
 
