@@ -157,13 +157,14 @@ class _BulkPlan:
         queued, levels = self.queued, self._levels
         position = len(levels)
         level = 0
-        cache = instance._state.fields_cache  # Django's per-instance cache of related objects
-        for field in plan.relations:
-            related = cache.get(field.cache_name)
-            if related is not None:
-                parent = queued.get(id(related))
-                if parent is not None and levels[parent] >= level:
-                    level = levels[parent] + 1
+        if plan.relations:  # Django makes an instance's cache of related objects on first access
+            cache = instance._state.fields_cache
+            for field in plan.relations:
+                related = cache.get(field.cache_name)
+                if related is not None:
+                    parent = queued.get(id(related))
+                    if parent is not None and levels[parent] >= level:
+                        level = levels[parent] + 1
         for field in plan.generic_relations:
             if field.is_cached(instance):
                 parent = queued.get(id(field.get_cached_value(instance)))
