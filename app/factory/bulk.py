@@ -101,13 +101,13 @@ class _ModelPlan:
         # Pinned to the call's database: bulk_create asks the routers for a manager's database once
         # per object otherwise (QuerySet.db), and a router answers the same for the same model.
         self.manager = manager if isinstance(manager, QuerySet) else manager.db_manager(self.alias)
-        # The relations bulk_create fills in from a saved parent: forward FK/OneToOne, and
-        # GenericForeignKeys (private fields with an fk_field), which need setting again.
+        # GenericForeignKeys (private fields with an fk_field): set again once their parent is saved.
         self.generic_relations: tuple[Any, ...] = tuple(
             f for f in model._meta.private_fields if f.is_relation and hasattr(f, "fk_field")
         )
         self.needs_returned_pk = not connections[self.alias].features.can_return_rows_from_bulk_insert
-        # ForeignKey/OneToOneField: Model.__init__ keeps an assigned parent in the field's cache.
+        # ForeignKey/OneToOneField: Model.__init__ keeps an assigned parent in the field's cache,
+        # and flush copies the parent's new key from there.
         self.relations: tuple[Any, ...] = tuple(f for f in model._meta.concrete_fields if f.many_to_one or f.one_to_one)
         # On a TypeError, factory_boy's or this package's _build, for its error naming unknown
         # fields; a user's _build is for the build strategy, which create() never calls.
@@ -211,7 +211,7 @@ class _BulkPlan:
             group = []
             for position in groups[key]:
                 instance = instances[position]
-                if key[0]:
+                if key[0]:  # above level 0: it has queued parents, inserted by now
                     _copy_parent_keys(instance, plans[position])
                 for field, parent in generic.get(position, ()):
                     # GenericForeignKey.__set__ read the parent's pk when it was still None.
