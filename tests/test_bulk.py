@@ -24,6 +24,7 @@ from tests.bulkapp.models import (
     BookTag,
     Category,
     Comment,
+    Label,
     Restaurant,
     Review,
     Settings,
@@ -253,6 +254,28 @@ async def test_same_model_on_several_levels() -> None:
         assert stored.parent is not None and stored.parent.parent is not None
         assert stored.parent.parent.parent_id is None
         assert (stored.parent.pk, stored.parent.parent.pk) == (leaf.parent.pk, leaf.parent.parent.pk)
+
+
+class NamedTagFactory(AsyncFactory[Tag]):
+    name = factory.Sequence(lambda n: f"tag {n}")
+
+    class Meta:
+        model = Tag
+
+
+class LabelFactory(AsyncFactory[Label]):
+    tag = factory.SubFactory(NamedTagFactory)
+
+    class Meta:
+        model = Label
+
+
+async def test_a_foreign_key_to_another_unique_field_holds_the_parent_s_value() -> None:
+    labels = await LabelFactory.bulk_create_batch(3)
+
+    assert [label.tag_id for label in labels] == [label.tag.name for label in labels]
+    stored = [pair async for pair in Label.objects.order_by("pk").values_list("tag_id", "tag__pk")]
+    assert stored == [(label.tag.name, label.tag.pk) for label in labels]
 
 
 async def test_one_to_one_parents() -> None:

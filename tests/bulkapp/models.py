@@ -52,6 +52,12 @@ class BookTag(models.Model):
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="book_tags")
 
 
+class Label(models.Model):
+    """A foreign key to a unique field other than the primary key."""
+
+    tag = models.ForeignKey(Tag, to_field="name", on_delete=models.CASCADE, related_name="labels")
+
+
 class Place(models.Model):
     name = models.CharField(max_length=100)
 
