@@ -18,7 +18,7 @@ from typing import Any
 
 from . import auth, shortcut, stalls
 from .figures import DASH, EM_DASH, TIMES, cell, cpu_model, spread_dict
-from .measure import BackendResult, Spread
+from .measure import BackendResult
 from .variants import BY_KEY, MODELS, VARIANTS, references
 
 ONE_HOP_SLACK = 1.10  # N x await create() is "at the one-hop floor" within 10% of the cheaper one-hop loop
