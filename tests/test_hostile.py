@@ -481,3 +481,35 @@ async def test_the_next_call_after_a_cancelled_one_runs_on_its_own() -> None:
     users = await UserFactory.create_batch(2)
     assert user.pk and all(u.pk for u in users)
     assert await User.objects.acount() == 3
+
+
+class ManagerOnOtherFactory(AsyncFactory[Routed]):
+    """Sends its rows to "other" through an overridden _get_manager, not Meta.database."""
+
+    class Meta:
+        model = Routed
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"managed {n}")
+
+    @classmethod
+    def _get_manager(cls, model_class: type[Routed]) -> Any:
+        return model_class.objects.db_manager("other")
+
+    @factory.post_generation
+    def fail(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if extracted:
+            raise BoomError("after the rows were written")
+
+
+@routed
+@pytest.mark.parametrize("method", ["create", "create_batch", "bulk_create_batch"])
+async def test_rows_sent_elsewhere_by_an_overridden_get_manager_are_all_or_nothing(method: str) -> None:
+    call = getattr(ManagerOnOtherFactory, method)
+    sizes = () if method == "create" else (2,)
+    with pytest.raises(BoomError):
+        await call(*sizes, fail=True)
+    assert await routed_rows() == (0, 0)
+
+    await call(*sizes)
+    assert await routed_rows() == (0, sum(sizes) or 1)

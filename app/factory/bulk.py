@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import Model
+from django.db.models.manager import BaseManager
 from factory import enums
 from factory.django import DjangoModelFactory
 
@@ -100,7 +101,7 @@ class _ModelPlan:
         manager = factory._get_manager(model)
         # Pinned to the call's database: bulk_create asks the routers for a manager's database once
         # per object otherwise (QuerySet.db), and a router answers the same for the same model.
-        self.manager = manager if isinstance(manager, QuerySet) else manager.db_manager(self.alias)
+        self.manager: Any = manager.db_manager(self.alias) if isinstance(manager, BaseManager) else manager
         # GenericForeignKeys (private fields with an fk_field): set again once their parent is saved.
         self.generic_relations: tuple[Any, ...] = tuple(
             f for f in model._meta.private_fields if f.is_relation and hasattr(f, "fk_field")

@@ -12,6 +12,7 @@ from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import FileField, Model, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_init, post_save, pre_init, pre_save
+from factory.django import DjangoModelFactory
 
 # Classes whose _create is factory_boy's or this package's own: not a user override.
 DEFAULT_HOOK_MODULES = frozenset({"factory.base", "factory.django", f"{__name__.rpartition('.')[0]}.base"})
@@ -20,9 +21,19 @@ _SAVE_SIGNALS = (pre_init, post_init, pre_save, post_save)
 
 
 def write_alias(factory: type[Any], model: type[Model]) -> str:
-    """The database ``factory.create()`` writes ``model`` rows to: ``Meta.database``, else the router's."""
+    """The database ``factory.create()`` writes ``model`` rows to: where ``factory._get_manager`` sends them.
+
+    That is ``Meta.database``, else the router's, unless ``_get_manager`` is overridden: then the
+    database its manager names (``db_manager()``/``using()``, which Django keeps as ``_db``), else the router's.
+    """
+    if getattr(factory._get_manager, "__func__", None) is not _BASE_GET_MANAGER:
+        named: str | None = getattr(factory._get_manager(model), "_db", None)
+        return named or router.db_for_write(model)
     database: str = factory._meta.database
     return database if database != DEFAULT_DB_ALIAS else router.db_for_write(model)
+
+
+_BASE_GET_MANAGER = vars(DjangoModelFactory)["_get_manager"].__func__
 
 
 def owner(klass: type[Any], name: str) -> type[Any]:
