@@ -19,7 +19,7 @@ from django.db.models.signals import post_save
 from django.test import override_settings
 
 from app.factories import FriendFactory, UserFactory
-from app.factory import AsyncFactory, mute_signals
+from app.factory import AsyncFactory, CleanModelFactory, mute_signals
 from app.factory.errors import FactoryCycleError, IteratorExhaustedError
 from app.models import Friend, User
 from tests.rows import row_counts
@@ -502,10 +502,20 @@ class ManagerOnOtherFactory(AsyncFactory[Routed]):
             raise BoomError("after the rows were written")
 
 
+class CleanManagerOnOtherFactory(ManagerOnOtherFactory, CleanModelFactory[Routed]):
+    """The same, saved by CleanModelFactory's _create."""
+
+    class Meta:
+        model = Routed
+
+
 @routed
+@pytest.mark.parametrize("factory_class", [ManagerOnOtherFactory, CleanManagerOnOtherFactory])
 @pytest.mark.parametrize("method", ["create", "create_batch", "bulk_create_batch"])
-async def test_rows_sent_elsewhere_by_an_overridden_get_manager_are_all_or_nothing(method: str) -> None:
-    call = getattr(ManagerOnOtherFactory, method)
+async def test_rows_sent_elsewhere_by_an_overridden_get_manager_are_all_or_nothing(
+    factory_class: Any, method: str
+) -> None:
+    call = getattr(factory_class, method)
     sizes = () if method == "create" else (2,)
     with pytest.raises(BoomError):
         await call(*sizes, fail=True)

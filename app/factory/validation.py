@@ -9,10 +9,10 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.db import models
 from factory import errors
-from factory.django import DEFAULT_DB_ALIAS
 
 from .base import AsyncFactory
 from .errors import FactoryValidationError
+from .orm import write_alias
 
 M = TypeVar("M", bound=models.Model)
 
@@ -39,9 +39,8 @@ class CleanModelFactory(AsyncFactory[M], Generic[M]):
                 return existing
         instance = cls._build(model_class, *args, **kwargs)
         cls._full_clean(instance)
-        database = meta.database
-        # As manager.create(): force_insert, and the router's database unless Meta.database is set.
-        instance.save(force_insert=True, using=None if database == DEFAULT_DB_ALIAS else database)
+        # As manager.create(): force_insert, into the database it would write to.
+        instance.save(force_insert=True, using=write_alias(cls, model_class))
         return instance
 
     @classmethod
