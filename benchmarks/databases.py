@@ -17,7 +17,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from dev import mask_password  # dev.py uses only the standard library
+from app.management.masking import mask_password
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer by then is skipped

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import threading
 from collections.abc import Awaitable, Callable
@@ -29,9 +30,9 @@ class Cancelled(BaseException):
 class Call:
     """One public factory call: awaited on the event loop, run in Django's ORM thread.
 
-    ``files`` holds the ``(instance, field name)`` of each file value the call saves, to delete
-    if it rolls back. ``parent`` is the call this one runs inside (from an async hook), if any;
-    ``transaction`` its open transaction (``app.factory.transactions``).
+    ``files`` holds a FieldFile for each file value the call saves (``orm.own_unsaved_files``), to
+    delete what it wrote if the call rolls back. ``parent`` is the call this one runs inside (from an
+    async hook), if any; ``transaction`` its open transaction (``app.factory.transactions``).
     """
 
     __slots__ = (
@@ -53,7 +54,7 @@ class Call:
         self.method = method
         self.stopped = False
         self.parent: Call | None = None
-        self.files: list[tuple[Any, str]] = []
+        self.files: list[Any] = []
         self.executor: object = None
         self.transaction: contextlib.ExitStack | None = None  # while its transaction is open
         self.parsed: dict[Any, Any] = {}  # declarations parsed for this call (builder.py)
@@ -68,10 +69,12 @@ class Call:
         cancelled. Here the work stops at its next object boundary (``check_cancelled``) and rolls
         back before ``CancelledError`` reaches the caller; work still queued never starts.
         """
+        context = contextvars.copy_context()  # O(1): what the caller's context holds before the call
         try:
             return await _in_orm_thread(self, work)
         except asyncio.CancelledError:
             await self._stop()
+            _restore(context)
             raise
 
     async def _stop(self) -> None:
@@ -113,6 +116,26 @@ class Call:
 
 # One SyncToAsync for every call, not one built per call: asgiref keeps no per-call state on it.
 _in_orm_thread = sync_to_async(Call._run, thread_sensitive=True)
+
+
+def _restore(context: contextvars.Context) -> None:
+    """Give the caller's context back the values it had in ``context``, after a cancelled call.
+
+    asgiref copies the context of the sync work into the awaiting task when the task stops waiting,
+    also while an ``async_to_sync`` of that work (an async hook) is still open: the task would keep
+    that call's ``AsyncToSync.executors.current``, an executor that quits with it, and every later
+    ``sync_to_async(thread_sensitive=True)`` of the task would fail ("CurrentThreadExecutor already
+    quit or is broken"). A cancelled call changed nothing, its context included.
+    """
+    for variable, value in context.items():
+        if variable.get(_UNSET) is not value:
+            variable.set(value)
+    executor = context.run(getattr, AsyncToSync.executors, "current", None)
+    if getattr(AsyncToSync.executors, "current", None) is not executor:
+        AsyncToSync.executors.current = executor
+
+
+_UNSET = object()
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

@@ -23,11 +23,12 @@ from factory import builder, declarations, enums
 from factory import django as factory_django
 from factory.base import FactoryOptions
 from factory.faker import Faker
-from factory.fuzzy import BaseFuzzyAttribute
+from factory.fuzzy import BaseFuzzyAttribute, FuzzyAttribute, FuzzyChoice
 
 from .bridge import check_cancelled, current_call, resolve
+from .decisions import Decisions, Reads, function_of, is_library_callable
 from .errors import FactoryCycleError, IteratorExhaustedError, LateAttributeError
-from .orm import unsaved_files
+from .orm import own_unsaved_files
 
 
 class AsyncResolver(builder.Resolver):
@@ -51,7 +52,7 @@ class AsyncResolver(builder.Resolver):
             _path(exc).append((factory_meta.factory.__name__, name))
             raise
         except Exception as exc:
-            _note(exc, factory_meta, f"computed {name!r}")
+            note(exc, factory_meta, f"computed {name!r}")
             raise
         # Cache the awaited result where Resolver caches values, so that declarations reading
         # this one see the result, and a coroutine is awaited once.
@@ -61,7 +62,7 @@ class AsyncResolver(builder.Resolver):
 
 class AsyncBuildStep(builder.BuildStep):
     def resolve(self, declarations: builder.DeclarationSet) -> None:
-        self.stub = AsyncResolver(declarations=declarations, step=self, sequence=self.sequence)
+        self.stub = self.builder.resolver_class(declarations=declarations, step=self, sequence=self.sequence)
         for field_name in declarations:
             self.attributes[field_name] = getattr(self.stub, field_name)
 
@@ -72,6 +73,9 @@ class AsyncStepBuilder(builder.StepBuilder):
     ``build`` is factory_boy 3.3.3's ``StepBuilder.build`` in three parts (``resolve_step``,
     ``instantiate``, ``PostGenerationSteps``), each user result passed through ``resolve``.
     """
+
+    resolver_class: type[AsyncResolver] = AsyncResolver
+    step_class: type[AsyncBuildStep] = AsyncBuildStep
 
     def build(self, parent_step: builder.BuildStep | None = None, force_sequence: int | None = None) -> Any:
         check_cancelled()  # an object boundary
@@ -120,14 +124,18 @@ class AsyncStepBuilder(builder.StepBuilder):
             sequence = self.force_init_sequence
         else:
             sequence = self.factory_meta.next_sequence()
-        step = AsyncBuildStep(builder=self, sequence=sequence, parent_step=parent_step)
+        step = self.step_class(builder=self, sequence=sequence, parent_step=parent_step)
         step.resolve(pre)
         meta = self.factory_meta
-        if _plain_arguments(meta):
+        if plain_arguments(meta):
             # What prepare_arguments gives when nothing is excluded, renamed, inlined or adjusted.
             return step, post, (), {k: v for k, v in step.attributes.items() if v is not declarations.SKIP}
-        args, kwargs = meta.prepare_arguments(step.attributes)
+        args, kwargs = self.prepare_arguments(step.attributes)
         return step, post, args, kwargs
+
+    def prepare_arguments(self, attributes: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The model's arguments: ``Meta.exclude``, ``rename``, ``inline_args`` and ``_adjust_kwargs`` applied."""
+        return self.factory_meta.prepare_arguments(attributes)  # type: ignore[no-any-return]
 
     def instantiate(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``_build``, ``_create`` or a StubObject, as the strategy says (awaited if async)."""
@@ -141,35 +149,31 @@ class AsyncStepBuilder(builder.StepBuilder):
 def _instantiated(
     factory_meta: Any, strategy: str, kwargs: dict[str, Any], make: Callable[..., Any], *args: Any
 ) -> Any:
-    """``make(*args)``: the object made from ``kwargs``, its errors noted, its files tracked."""
+    """``make(*args)``: the object made from ``kwargs``, its errors noted, the files its save writes tracked."""
+    if strategy == enums.CREATE_STRATEGY:
+        files = own_unsaved_files(factory_meta.get_model_class(), kwargs)
+        call = current_call() if files else None
+        if call is not None:
+            # Each names the file the save writes, if it does: deleted if the call rolls back.
+            call.files.extend(files)
     try:
-        instance = make(*args)
+        return make(*args)
     except StopIteration as exc:
         raise IteratorExhaustedError(factory_meta.factory.__name__, f"_{strategy}") from exc
     except Exception as exc:
-        _note(exc, factory_meta, f"made its {strategy} object")
+        note(exc, factory_meta, f"made its {strategy} object")
         raise
-    if strategy == enums.CREATE_STRATEGY and isinstance(instance, Model):
-        files = unsaved_files(type(instance), kwargs)
-        call = current_call() if files else None
-        if call is not None:
-            # Written to storage by the save: deleted again if the call rolls back.
-            call.files.extend((instance, name) for name in files)
-    return instance
 
 
-def _plain_arguments(meta: Any) -> bool:
+def plain_arguments(meta: Any, reads: Reads | None = None) -> bool:
     """Whether ``meta.prepare_arguments`` only drops SKIP values (no exclude, Params, rename, inline_args, hook)."""
     plain = _plain_meta.get(meta)
-    if plain is None:
+    if plain is None:  # what the class declared: fixed once it is defined
         plain = _plain_meta[meta] = (
-            not meta.exclude
-            and not meta.parameters
-            and not meta.rename
-            and not meta.inline_args
-            and getattr(meta.factory._adjust_kwargs, "__func__", None) is _BASE_ADJUST_KWARGS
+            not meta.exclude and not meta.parameters and not meta.rename and not meta.inline_args
         )
-    return plain
+    adjust_kwargs = reads(meta.factory, "_adjust_kwargs") if reads is not None else meta.factory._adjust_kwargs
+    return plain and function_of(adjust_kwargs) is _BASE_ADJUST_KWARGS
 
 
 _plain_meta: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
@@ -227,7 +231,7 @@ class PostGenerationSteps:
             _path(exc).append((step.builder.factory_meta.factory.__name__, name))
             raise
         except Exception as exc:
-            _note(exc, step.builder.factory_meta, f"ran its {name!r} post-generation declaration")
+            note(exc, step.builder.factory_meta, f"ran its {name!r} post-generation declaration")
             raise
 
     def finish(self) -> None:
@@ -246,7 +250,7 @@ class PostGenerationSteps:
         )
 
 
-def _note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
+def note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
     """Say on ``exc`` which factory was at work, once per factory, innermost first."""
     factory: Any = factory_meta.factory
     if isinstance(exc, RecursionError):
@@ -343,6 +347,46 @@ def factory_graph(factory_class: type[Any]) -> FactoryGraph:
     return graph
 
 
+def is_library_value(value: Any, reads: Reads) -> bool:
+    """Whether computing declaration ``value`` runs no code of the user's, which could query the database.
+
+    True for plain values, ``Faker``, factory_boy's fuzzy attributes over a fixed sequence,
+    and ``LazyFunction``/``Transformer`` (``Password``) around a library function
+    (``timezone.now``, ``uuid.uuid4``, ``make_password``); ``Sequence``, ``LazyAttribute``,
+    ``SelfAttribute``, ``Iterator`` and the user's own declarations are the user's code.
+    """
+    if enums.get_builder_phase(value) is None:
+        return True
+    kind = type(value)
+    if isinstance(value, declarations.Transformer):
+        return (
+            kind.__module__ in ("factory.declarations", "factory.django")
+            and reads(kind, "evaluate_pre") is declarations.Transformer.evaluate_pre
+            and enums.get_builder_phase(value.default) is None
+            and is_library_callable(value.transform)
+        )
+    if not _evaluates_as_declared(value, reads):
+        return False
+    if isinstance(value, Faker):
+        return reads(kind, "evaluate") is Faker.evaluate and reads(value, "_get_faker") is _FAKER_GET_FAKER
+    if isinstance(value, BaseFuzzyAttribute):
+        fixed_choices = not isinstance(value, FuzzyChoice) or (
+            isinstance(value.choices_generator, (list, tuple, range, str)) and value.getter is None
+        )
+        fuzz = reads(kind, "fuzz")
+        return (
+            kind.__module__ == getattr(fuzz, "__module__", None) == "factory.fuzzy"
+            and kind is not FuzzyAttribute
+            and fixed_choices
+        )
+    if kind is declarations.LazyFunction:
+        return reads(kind, "evaluate") is declarations.LazyFunction.evaluate and is_library_callable(value.function)
+    return False
+
+
+_FAKER_GET_FAKER = vars(Faker)["_get_faker"].__func__
+
+
 def factories_of_values(values: Iterable[Any]) -> list[type[Any]]:
     """The factories reachable from declarations passed as call arguments."""
     seen: dict[type[Any], None] = {}
@@ -409,7 +453,7 @@ class _FakerValue:
         self.extra = dict(declaration._defaults)
         self.locale = self.extra.pop("locale")
         self.provider: str = declaration.provider
-        self.get_faker = declaration._get_faker
+        self.get_faker = declaration._get_faker  # the plan that holds it is made again if it is replaced
         self.bound: tuple[Any, Callable[..., Any]] | None = None  # (proxy, proxy.format), set together
 
     def __call__(self) -> Any:
@@ -462,7 +506,7 @@ class Plan:
                 continue
             try:
                 if kind == _SEQUENCE:
-                    result = value(sequence)
+                    result = value(int(sequence))  # as Sequence.evaluate
                 elif kind == _FAKER:
                     result = value()
                 elif kind == _EVALUATE:
@@ -476,7 +520,7 @@ class Plan:
             except StopIteration as exc:
                 raise IteratorExhaustedError(meta.factory.__name__, name) from exc
             except Exception as exc:
-                _note(exc, meta, f"computed {name!r}")
+                note(exc, meta, f"computed {name!r}")
                 raise
             if result is not declarations.SKIP:
                 kwargs[name] = result
@@ -499,15 +543,11 @@ MAKE_OBJECT: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
 
 
 def simple_plan(factory_class: type[Any]) -> Plan | None:
-    """The plan of ``factory_class``, or None if it is not simple (see ``Plan``)."""
-    try:
-        return _plans[factory_class]
-    except KeyError:
-        made = _plans[factory_class] = _compile(factory_class, ())
-        return made
+    """The plan of ``factory_class``, or None if it is not simple (see ``Plan``).
 
-
-_plans: WeakKeyDictionary[type[Any], Plan | None] = WeakKeyDictionary()
+    Worked out again when a hook or method it read was replaced since (``decisions``).
+    """
+    return _plans(factory_class, None)
 
 
 def call_plan(factory_class: type[Any], params: dict[str, Any]) -> Plan | None:
@@ -516,7 +556,7 @@ def call_plan(factory_class: type[Any], params: dict[str, Any]) -> Plan | None:
     return None if plan is None else plan.with_values(params)
 
 
-def _compile(factory_class: type[Any], outer: tuple[type[Any], ...]) -> Plan | None:
+def _compile(factory_class: type[Any], outer: tuple[type[Any], ...], reads: Reads) -> Plan | None:
     if factory_class in outer or not issubclass(factory_class, factory_django.DjangoModelFactory):
         return None  # a SubFactory cycle (the builder reports it), or not a Django model factory
     meta: Any = factory_class._meta
@@ -524,11 +564,11 @@ def _compile(factory_class: type[Any], outer: tuple[type[Any], ...]) -> Plan | N
         meta.abstract
         or meta.django_get_or_create
         or meta.post_declarations.declarations
-        or not _plain_arguments(meta)
-        or not after_postgeneration_is_noop(factory_class)
+        or not plain_arguments(meta, reads)
+        or not after_postgeneration_is_noop(factory_class, reads)
     ):
         return None
-    if type(meta).instantiate is not factory_base.FactoryOptions.instantiate:
+    if reads(type(meta), "instantiate") is not factory_base.FactoryOptions.instantiate:
         return None
     model = meta.get_model_class()
     if not (isinstance(model, type) and issubclass(model, Model)):
@@ -538,27 +578,36 @@ def _compile(factory_class: type[Any], outer: tuple[type[Any], ...]) -> Plan | N
     for name, value in pre.declarations.items():
         if pre.contexts[name]:
             return None  # e.g. ``user__name = "x"`` in the class
-        step = _step(factory_class, name, value, outer)
+        step = _step(factory_class, name, value, outer, reads)
         if step is None:
             return None
         steps.append(step)
     return Plan(meta, steps)
 
 
-def _step(factory_class: type[Any], name: str, value: Any, outer: tuple[type[Any], ...]) -> tuple[str, int, Any] | None:
+_plans: Decisions[type[Any], None, Plan | None] = Decisions(
+    lambda factory_class, _, reads: _compile(factory_class, (), reads)
+)
+
+
+def _step(
+    factory_class: type[Any], name: str, value: Any, outer: tuple[type[Any], ...], reads: Reads
+) -> tuple[str, int, Any] | None:
     kind = type(value)
     if enums.get_builder_phase(value) is None:
         return name, _CONSTANT, value
-    if not _evaluates_as_declared(value):
+    if not _evaluates_as_declared(value, reads):
         return None
     defaults: dict[str, Any] = value._defaults
-    if isinstance(value, declarations.Sequence) and kind.evaluate is declarations.Sequence.evaluate:
+    evaluate = reads(kind, "evaluate")
+    if isinstance(value, declarations.Sequence) and evaluate is declarations.Sequence.evaluate:
         return name, _SEQUENCE, value.function
-    for base, evaluate in _EVALUATED.items():
-        if issubclass(kind, base) and kind.evaluate is evaluate:
+    for base, declared in _EVALUATED.items():
+        if issubclass(kind, base) and evaluate is declared:
             if any(enums.get_builder_phase(v) is not None for v in defaults.values()):
                 return None  # unrolled through a DictFactory by the builder
             if base is Faker:
+                reads(value, "_get_faker")
                 return name, _FAKER, _FakerValue(value)
             return name, _EVALUATE, (value.evaluate, defaults)
     if kind is declarations.SubFactory and not defaults:
@@ -566,17 +615,17 @@ def _step(factory_class: type[Any], name: str, value: Any, outer: tuple[type[Any
             target = value.get_factory()
         except (ImportError, AttributeError):
             return None  # the builder reports it, naming the factory
-        child = _compile(target, (*outer, factory_class))
+        child = _compile(target, (*outer, factory_class), reads)
         return None if child is None else (name, _SUBFACTORY, child)
     return None
 
 
-def _evaluates_as_declared(value: Any) -> bool:
+def _evaluates_as_declared(value: Any, reads: Reads) -> bool:
     """Whether ``value.evaluate_pre`` is factory_boy's: unroll the declared context, then ``evaluate``."""
     kind = type(value)
     return (
-        kind.evaluate_pre is declarations.BaseDeclaration.evaluate_pre
-        and kind.unroll_context is declarations.BaseDeclaration.unroll_context
+        reads(kind, "evaluate_pre") is declarations.BaseDeclaration.evaluate_pre
+        and reads(kind, "unroll_context") is declarations.BaseDeclaration.unroll_context
     )
 
 
@@ -641,6 +690,42 @@ class BulkCollector(Protocol):
     def defer(self, postgen: PostGenerationSteps) -> None:
         """Keep an object's post-generation to run once the object is in the database."""
 
+    def reading(self, values: Iterable[Any]) -> None:
+        """Code of the user's is about to read ``values``: insert them first if they are queued."""
+
+
+class BulkResolver(AsyncResolver):
+    """An AsyncResolver whose declarations see their sub-factories' objects saved, as with ``create``.
+
+    A declaration that reads into another's value (``SelfAttribute("company.id")``, ``LazyAttribute(
+    lambda o: o.company.pk)``) gets it after the collector has inserted it, if it was a queued
+    object; a ``SelfAttribute`` that passes the object on as it is (``SelfAttribute("..author")``)
+    leaves it queued.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        readers = self._Resolver__step.builder.readers
+        readers.append(self._Resolver__declarations.declarations.get(name))
+        try:
+            value = super().__getattr__(name)
+        finally:
+            readers.pop()
+        reader = readers[-1] if readers else None
+        passes_on = isinstance(reader, declarations.SelfAttribute) and reader.attribute_name == name
+        if reader is not None and not passes_on:
+            self._Resolver__step.builder.collector.reading((value,))
+        return value
+
+
+class BulkBuildStep(AsyncBuildStep):
+    def resolve(self, declarations: builder.DeclarationSet) -> None:
+        readers = self.builder.readers
+        readers.append(None)  # collecting the values for the model: nobody reads into them
+        try:
+            super().resolve(declarations)
+        finally:
+            readers.pop()
+
 
 class BulkStepBuilder(AsyncStepBuilder):
     """AsyncStepBuilder for ``bulk_create_batch``: a collector makes the objects, post-generation waits.
@@ -652,12 +737,29 @@ class BulkStepBuilder(AsyncStepBuilder):
     (``factory.Dict``, ``factory.List``, context unrolling through DictFactory) build as usual.
     """
 
-    def __init__(self, factory_meta: Any, extras: dict[str, Any], strategy: str, collector: BulkCollector) -> None:
+    resolver_class = BulkResolver
+    step_class = BulkBuildStep
+
+    def __init__(
+        self,
+        factory_meta: Any,
+        extras: dict[str, Any],
+        strategy: str,
+        collector: BulkCollector,
+        readers: list[Any] | None = None,
+    ) -> None:
         super().__init__(factory_meta, extras, strategy)
         self.collector = collector
+        # The declarations being computed, innermost last, shared by the builders of one object.
+        self.readers: list[Any] = [] if readers is None else readers
+
+    def prepare_arguments(self, attributes: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if function_of(self.factory_meta.factory._adjust_kwargs) is not _BASE_ADJUST_KWARGS:
+            self.collector.reading(attributes.values())  # the user's hook may read their primary keys
+        return super().prepare_arguments(attributes)
 
     def recurse(self, factory_meta: Any, extras: dict[str, Any]) -> BulkStepBuilder:
-        return BulkStepBuilder(factory_meta, extras, strategy=self.strategy, collector=self.collector)
+        return BulkStepBuilder(factory_meta, extras, self.strategy, self.collector, self.readers)
 
     def make(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.collector.handles(self.factory_meta):
@@ -672,20 +774,14 @@ class BulkStepBuilder(AsyncStepBuilder):
             super().post_generate(steps)
 
 
-def after_postgeneration_is_noop(factory: Any) -> bool:
+def after_postgeneration_is_noop(factory: Any, reads: Reads | None = None) -> bool:
     """Whether ``factory._after_postgeneration(instance, create, results={})`` does nothing.
 
     True for factory_boy's own hooks (DjangoModelFactory's saves only when ``results`` is not
     empty): then an object without post-generation declarations needs no post-generation step.
     """
-    noop = _noop_hooks.get(factory)
-    if noop is None:
-        hook = getattr(factory._after_postgeneration, "__func__", None)
-        noop = _noop_hooks[factory] = hook is _DJANGO_AFTER_POSTGENERATION or hook is _BASE_AFTER_POSTGENERATION
-    return noop
-
-
-_noop_hooks: WeakKeyDictionary[type[Any], bool] = WeakKeyDictionary()
+    hook = reads(factory, "_after_postgeneration") if reads is not None else function_of(factory._after_postgeneration)
+    return hook is _DJANGO_AFTER_POSTGENERATION or hook is _BASE_AFTER_POSTGENERATION
 
 
 _DJANGO_AFTER_POSTGENERATION = vars(factory_django.DjangoModelFactory)["_after_postgeneration"].__func__

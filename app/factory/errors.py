@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.connection import ConnectionDoesNotExist
 from factory.errors import FactoryError
 
 
@@ -41,6 +42,17 @@ class UnknownFieldError(AsyncFactoryError, TypeError):
             f"{factory_name} gave {model_name} unknown field(s) {listed}. Fix: correct the name in the "
             f"call or the declaration, or list it in {factory_name}.Meta.exclude or {factory_name}.Params "
             "if it is only an input to other declarations."
+        )
+
+
+class UnknownDatabaseError(AsyncFactoryError, ConnectionDoesNotExist):
+    """A factory's ``Meta.database`` names no database of ``settings.DATABASES``."""
+
+    def __init__(self, factory_name: str, database: str, configured: list[str]) -> None:
+        listed = ", ".join(repr(alias) for alias in configured)
+        super().__init__(
+            f"{factory_name}.Meta.database = {database!r} names no database; settings.DATABASES has {listed}. "
+            f"Fix: set {factory_name}.Meta.database to one of them, or add {database!r} to settings.DATABASES."
         )
 
 
