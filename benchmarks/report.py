@@ -52,6 +52,14 @@ TARGETS = (
         "fb_create_batch_atomic",
         1.05,
     ),
+    Target(f"create_batch ≤ 1.50{TIMES} abulk_create floor", "create_batch", "django_abulk_create", 1.50),
+    Target("create_batch no slower than one by one", "create_batch", "create_batch_one_by_one", 1.0),
+    Target(
+        f"create_batch one by one ≤ 1.05{TIMES} factory_boy create_batch in atomic()",
+        "create_batch_one_by_one",
+        "fb_create_batch_atomic",
+        1.05,
+    ),
 )
 BOUND = ("create_loop", ("django_acreate_loop", "fb_create_behind_hop"))
 SECTIONS: dict[str, Any] = {"shortcut": shortcut, "auth": auth, "stalls": stalls}  # JSON key: the module rendering it

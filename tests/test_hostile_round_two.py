@@ -371,20 +371,28 @@ async def test_a_timeout_inside_an_async_hook_leaves_the_task_usable(kind: str, 
 # --- 8. bulk_create_batch errors at insert time carry create_batch's notes ------------------------
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "error"), [({"user__name": None}, IntegrityError), ({"user__name": "x" * 60}, Exception)]
-)
-async def test_insert_errors_of_bulk_create_batch_are_create_batchs(kwargs: dict[str, Any], error: type) -> None:
-    if kwargs["user__name"] is not None and connection.vendor == "sqlite":
+class OneByOneFriendFactory(FriendFactory):
+    class Meta:
+        bulk_batches = False
+
+
+# Each saves its objects its own way: one by one, create_batch's bulk path, bulk_create_batch.
+PATHS = [(OneByOneFriendFactory, "create_batch"), (FriendFactory, "create_batch"), (FriendFactory, "bulk_create_batch")]
+
+
+@pytest.mark.parametrize(("bad", "error"), [(None, IntegrityError), ("x" * 60, Exception)])
+async def test_insert_errors_are_the_same_on_every_path(bad: str | None, error: type) -> None:
+    if bad is not None and connection.vendor == "sqlite":
         pytest.skip("SQLite does not check a column's length")
     raised = []
-    for method in ("create_batch", "bulk_create_batch"):
+    for factory_class, method in PATHS:
+        names = factory.Iterator(["Ada", "Grace", bad, "Edsger"])  # the third Friend's user fails
         with pytest.raises(error) as info:
-            await getattr(FriendFactory, method)(2, **kwargs)
+            await getattr(factory_class, method)(4, user__name=names)
         # PostgreSQL names the failing row, with the id its sequence gave that INSERT.
         message = re.sub(r"Failing row contains \(\d+,", "Failing row contains (N,", str(info.value))
-        raised.append((type(info.value), message, info.value.__notes__))
-    assert raised[0] == raised[1]
+        raised.append((type(info.value), message, [n.replace("OneByOne", "") for n in info.value.__notes__]))
+    assert raised[0] == raised[1] == raised[2]
     assert raised[0][2] == [
         "(raised while UserFactory made its create object)",
         "(raised while FriendFactory computed 'user')",
@@ -393,12 +401,17 @@ async def test_insert_errors_of_bulk_create_batch_are_create_batchs(kwargs: dict
 
 
 async def test_a_value_error_at_insert_time_carries_the_factory_note() -> None:
+    class OneByOneAuthorFactory(AuthorFactory):
+        class Meta:
+            bulk_batches = False
+
     raised = []
-    for method in ("create_batch", "bulk_create_batch"):
+    for factory_class, method in [(OneByOneAuthorFactory, "create_batch"), (AuthorFactory, "create_batch"),
+                                  (AuthorFactory, "bulk_create_batch")]:  # fmt: skip
         with pytest.raises(ValueError) as info:
-            await getattr(AuthorFactory, method)(2, rank="abc")
-        raised.append((str(info.value), info.value.__notes__))
-    assert raised[0] == raised[1]
+            await getattr(factory_class, method)(4, rank=factory.Iterator([1, 2, "abc"]))
+        raised.append((str(info.value), [n.replace("OneByOne", "") for n in info.value.__notes__]))
+    assert raised[0] == raised[1] == raised[2]
     assert raised[0][1] == ["(raised while AuthorFactory made its create object)"]
 
 

@@ -395,6 +395,38 @@ def factories_of_values(values: Iterable[Any]) -> list[type[Any]]:
     return list(seen)
 
 
+def nested_model(factory_class: type[Any]) -> Any:
+    """A model whose objects a ``SubFactory`` path of ``factory_class`` makes inside objects of the same model
+    (a manager that is a Person, a category's parent category), or None."""
+    return _nested_model(factory_class, ())
+
+
+def _nested_model(factory_class: type[Any], outer: tuple[Any, ...]) -> Any:
+    meta = getattr(factory_class, "_meta", None)
+    model = getattr(meta, "model", None)
+    concrete = getattr(getattr(model, "_meta", None), "concrete_model", None)
+    if concrete is not None and concrete in outer:
+        return concrete
+    if factory_class in outer or meta is None:
+        return None  # a cycle of factories: the builder reports it
+    inner = (*outer, factory_class, concrete)
+    pre = meta.pre_declarations
+    values = [*pre.declarations.values(), *(value for context in pre.contexts.values() for value in context.values())]
+    while values:
+        value = values.pop()
+        if isinstance(value, declarations.Maybe):
+            values += [value.yes, value.no]
+        elif isinstance(value, declarations.SubFactory):
+            try:
+                target = value.get_factory()
+            except (ImportError, AttributeError):
+                continue
+            found = _nested_model(target, inner)
+            if found is not None:
+                return found
+    return None
+
+
 def _walk(factory_class: type[Any], seen: dict[type[Any], None]) -> bool:
     """Add the factories reachable from ``factory_class`` to ``seen``; False if a path did not resolve."""
     if factory_class in seen or not hasattr(factory_class, "_meta"):
@@ -643,7 +675,18 @@ class DeferredModel:
         return self.label
 
 
-class DeferredModelOptions(factory_django.DjangoOptions):
+class AsyncFactoryOptions(factory_django.DjangoOptions):
+    """DjangoOptions with this package's ``Meta`` options.
+
+    ``bulk_batches`` (default True): ``create_batch`` may insert its objects with ``bulk_create``
+    when nothing observable differs from saving them one by one; False saves them one by one.
+    """
+
+    def _build_default_options(self) -> list[Any]:
+        return [*super()._build_default_options(), factory_base.OptionDefault("bulk_batches", True, inherit=True)]
+
+
+class DeferredModelOptions(AsyncFactoryOptions):
     """DjangoOptions whose ``Meta.model`` may be a DeferredModel, resolved at each use.
 
     factory_boy resolves ``Meta.model`` (``get_model_class``) while the class is defined; then

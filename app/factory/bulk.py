@@ -38,9 +38,30 @@ from factory import enums
 from factory.django import DjangoModelFactory
 
 from .bridge import check_cancelled, resolve
-from .builder import BulkStepBuilder, PostGenerationSteps, build_root, call_plan, note, remember_params
+from .builder import (
+    BulkStepBuilder,
+    PostGenerationSteps,
+    after_postgeneration_is_noop,
+    build_root,
+    call_plan,
+    factories_of_values,
+    factory_graph,
+    nested_model,
+    note,
+    remember_params,
+)
+from .decisions import Decisions, Reads
 from .errors import AbstractFactoryError, BulkCreateError
-from .orm import DEFAULT_HOOK_MODULES, custom_create, has_save_receivers, is_deadlock, model_code, owner, write_alias
+from .orm import (
+    DEFAULT_HOOK_MODULES,
+    custom_bulk_create,
+    custom_create,
+    has_save_receivers,
+    is_deadlock,
+    model_code,
+    owner,
+    write_alias,
+)
 from .transactions import write_aliases
 
 #: Top-level objects built, inserted and post-generated per round; each round's objects (with
@@ -81,6 +102,72 @@ def bulk_generate(
                 objects.append(build_root(BulkStepBuilder(meta, object_params, enums.CREATE_STRATEGY, collector)))
             collector.complete(collector.deferred)
     return objects
+
+
+def one_by_one(factory_class: type[Any], params: dict[str, Any]) -> str | None:
+    """Why ``create_batch`` must save this call's objects one by one, or None if ``bulk_generate`` may.
+
+    None when nothing observable differs: every factory of the call keeps factory_boy's ``_create``
+    and ``_after_postgeneration`` and has no post-generation declaration or ``django_get_or_create``;
+    no model overrides ``save()``, uses multi-table inheritance or nests in itself, nor has a manager
+    or queryset with its own ``create()``/``bulk_create()`` or, at this moment, save or init signal
+    receivers; and every database written to returns the primary keys of a bulk insert. The objects
+    are then the same, field for field, with the same sequences, errors and notes (see
+    ``_BulkPlan``: what the user's code reads or queries while they are built is inserted first).
+    """
+    factories = [factory_class]
+    for value in params.values():
+        phase = enums.get_builder_phase(value)
+        if phase == enums.BuilderPhase.POST_INSTANTIATION:
+            return f"the call passes a post-generation declaration ({type(value).__name__})"
+        if phase is not None:
+            factories += factories_of_values([value])
+    models: list[type[Model]] = []
+    for factory in factories:
+        reason, graph_models = _one_by_one(factory, None)
+        if reason is not None:
+            return reason
+        models += graph_models
+    for model in models:
+        if has_save_receivers(model):
+            return f"{model.__name__} has pre_save, post_save, pre_init or post_init receivers"
+    for alias in write_aliases(factory_class, params):
+        if not connections[alias].features.can_return_rows_from_bulk_insert:
+            return f"the database {alias!r} cannot return the primary keys of a bulk insert"
+    return None
+
+
+def _factory_one_by_one(factory_class: type[Any], _: None, reads: Reads) -> tuple[str | None, tuple[type[Model], ...]]:
+    """``one_by_one``'s answer for what ``factory_class`` declares, and the models of its graph."""
+    if not getattr(factory_class._meta, "bulk_batches", True):
+        return f"{factory_class.__name__}.Meta.bulk_batches is False", ()
+    if getattr(reads(factory_class, "_generate"), "__module__", None) not in DEFAULT_HOOK_MODULES:
+        return f"{factory_class.__name__}._generate", ()
+    models = []
+    for factory in factory_graph(factory_class).factories:
+        if not issubclass(factory, DjangoModelFactory) or factory._meta.abstract:
+            continue  # factory.Dict, factory.List: built as usual
+        model = factory._meta.get_model_class()
+        if not (isinstance(model, type) and issubclass(model, Model)):
+            continue
+        if factory._meta.post_declarations.declarations:
+            listed = ", ".join(factory._meta.post_declarations.declarations)
+            return f"{factory.__name__} has post-generation declarations ({listed})", ()
+        if not after_postgeneration_is_noop(factory, reads):
+            return f"{factory.__name__}._after_postgeneration", ()
+        reason = custom_create(factory, model, reads) or custom_bulk_create(factory, model, reads)
+        if reason is not None:
+            return reason, ()
+        if model._meta.parents:
+            return f"{model.__name__} uses multi-table inheritance", ()
+        models.append(model)
+    nested = nested_model(factory_class)
+    if nested is not None:
+        return f"{nested.__name__} objects nest in each other: their primary keys would come in another order", ()
+    return None, tuple(models)
+
+
+_one_by_one: Decisions[type[Any], None, tuple[str | None, tuple[type[Model], ...]]] = Decisions(_factory_one_by_one)
 
 
 class _ModelPlan:

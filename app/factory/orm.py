@@ -72,25 +72,34 @@ def _custom_create(factory: type[Any], model: type[Model], reads: Reads) -> str 
     if getattr(create, "__module__", None) not in DEFAULT_HOOK_MODULES:
         return f"{factory.__name__}._create"
     reads(factory, "_get_manager")
-    return _model_create(factory._get_manager(model), model, reads)
+    return _manager_method(factory._get_manager(model), "create", reads) or save_override(model, reads)
 
 
 _custom_creates: Decisions[type[Any], type[Model], str | None] = Decisions(_custom_create)
 
 
-def _model_create(manager: Any, model: type[Model], reads: Reads) -> str | None:
+def custom_bulk_create(factory: type[Any], model: type[Model], reads: Reads | None = None) -> str | None:
+    """The manager's or queryset's own ``bulk_create()`` that ``factory``'s manager has, if any."""
+    reads = Reads() if reads is None else reads
+    reads(factory, "_get_manager")
+    return _manager_method(factory._get_manager(model), "bulk_create", reads)
+
+
+def _manager_method(manager: Any, name: str, reads: Reads) -> str | None:
+    """``Manager.name`` if ``manager`` or its queryset overrides Django's QuerySet method ``name``; else None."""
+    django_method = getattr(QuerySet, name)
     if isinstance(manager, QuerySet):  # Meta.database set: factory_boy's manager.using(database)
         queryset_class: Any = type(manager)
     else:
-        create = reads(type(manager), "create")
-        # Manager.create is a generated proxy of QuerySet.create (functools.wraps sets __wrapped__).
-        if getattr(create, "__wrapped__", create) is not QuerySet.create:
-            return f"{type(manager).__name__}.create"
+        method = reads(type(manager), name)
+        # Manager methods are generated proxies of QuerySet's (functools.wraps sets __wrapped__).
+        if getattr(method, "__wrapped__", method) is not django_method:
+            return f"{type(manager).__name__}.{name}"
         # A manager from_queryset()/as_manager() of a custom QuerySet: get_queryset() makes one.
         queryset_class = type(manager.get_queryset())
-    if reads(queryset_class, "create") is not QuerySet.create:
-        return f"{queryset_class.__name__}.create"
-    return save_override(model, reads)
+    if reads(queryset_class, name) is not django_method:
+        return f"{queryset_class.__name__}.{name}"
+    return None
 
 
 #: The methods a model's save() inserts a row through.
