@@ -6,7 +6,7 @@ SubFactory, Trait, Maybe, RelatedFactory, post_generation) and call arguments (i
 one, both run with the same Faker seed and fresh sequences, and their results are compared.
 Batches are compared three ways: ``create_batch`` (in bulk where nothing observable differs), the
 same with ``Meta.bulk_batches = False`` (one save per object) and factory_boy's. Simple factory
-trees, which the async side makes from a plan (``builder.Plan``), get their own test, in batches
+trees, which the async side makes from a plan (``plans.Plan``), get their own test, in batches
 and with ``bulk_create_batch``.
 """
 
@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.factory import AsyncFactory
-from app.factory.builder import simple_plan
+from app.factory.plans import simple_plan
 from tests.testapp.models import Address, Company, Person
 
 NAME = {

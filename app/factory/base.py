@@ -13,9 +13,11 @@ from factory.base import StubObject
 from factory.django import DjangoModelFactory
 
 from .bridge import Call, in_sync_code_of_a_call
-from .builder import MAKE_OBJECT, AsyncFactoryOptions, build, call_plan, remember_params
+from .builder import build, remember_params
 from .bulk import bulk_generate, one_by_one
 from .errors import AbstractFactoryError, SyncCallError, UnknownFieldError
+from .options import AsyncFactoryOptions
+from .plans import MAKE_OBJECT, call_plan
 from .transactions import run_in_transaction
 
 T = TypeVar("T")

@@ -38,20 +38,10 @@ from factory import enums
 from factory.django import DjangoModelFactory
 
 from .bridge import check_cancelled, resolve
-from .builder import (
-    BulkStepBuilder,
-    PostGenerationSteps,
-    after_postgeneration_is_noop,
-    build_root,
-    call_plan,
-    factories_of_values,
-    factory_graph,
-    nested_model,
-    note,
-    remember_params,
-)
+from .builder import BulkStepBuilder, PostGenerationSteps, build_root, note, remember_params
 from .decisions import Decisions, Reads
 from .errors import AbstractFactoryError, BulkCreateError
+from .graph import after_postgeneration_is_noop, factories_of_values, factory_graph, nested_model
 from .orm import (
     DEFAULT_HOOK_MODULES,
     custom_bulk_create,
@@ -62,6 +52,7 @@ from .orm import (
     owner,
     write_alias,
 )
+from .plans import call_plan
 from .transactions import write_aliases
 
 #: Top-level objects built, inserted and post-generated per round; each round's objects (with

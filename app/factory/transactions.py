@@ -14,14 +14,14 @@ from factory import enums
 from factory.django import DjangoModelFactory
 
 from .bridge import Call, check_cancelled
-from .builder import (
+from .decisions import Decisions, Reads
+from .graph import (
     after_postgeneration_is_noop,
     factories_of_values,
     factory_graph,
     is_library_value,
     plain_arguments,
 )
-from .decisions import Decisions, Reads
 from .orm import custom_create, delete_saved_files, has_save_receivers, is_deadlock, model_code, write_alias
 
 R = TypeVar("R")
