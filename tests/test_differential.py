@@ -45,33 +45,34 @@ COUNTRY = {
 }
 
 
-def company_factory(base: type[Any]) -> type[Any]:
+def company_factory(base: type[Any], database: str = "default") -> type[Any]:
     """A simple Company factory on ``base`` (AsyncFactory or DjangoModelFactory)."""
     return type(
         "CompanyF",
         (base,),
         {
-            "Meta": type("Meta", (), {"model": Company}),
+            "Meta": type("Meta", (), {"model": Company, "database": database}),
             "name": factory.Sequence(lambda n: f"company {n}"),
             "country": factory.Faker("country_code"),
         },
     )
 
 
-def make_factories(base: type[Any], choice: dict[str, Any], **meta: Any) -> type[Any]:
-    """Build a Person factory tree on ``base`` (AsyncFactory or DjangoModelFactory); ``meta``: more Meta options."""
+def make_factories(base: type[Any], choice: dict[str, Any], database: str = "default", **meta: Any) -> type[Any]:
+    """Build a Person factory tree on ``base`` (AsyncFactory or DjangoModelFactory) writing to ``database``;
+    ``meta``: more Meta options of the Person factory."""
 
-    company = company_factory(base)
+    company = company_factory(base, database)
     address = type(
         "AddressF",
         (base,),
         {
-            "Meta": type("Meta", (), {"model": Address}),
+            "Meta": type("Meta", (), {"model": Address, "database": database}),
             "city": factory.Faker("city"),
         },
     )
     attrs: dict[str, Any] = {
-        "Meta": type("Meta", (), {"model": Person, "skip_postgeneration_save": True, **meta}),
+        "Meta": type("Meta", (), {"model": Person, "database": database, "skip_postgeneration_save": True, **meta}),
         "Params": type("Params", (), {"vip": factory.Trait(rank=100), "lucky": False}),
         "name": NAME[choice["name"]](),
         "email": EMAIL[choice["email"]](),

@@ -12,9 +12,10 @@ from factory import enums, errors
 from factory.base import StubObject
 from factory.django import DjangoModelFactory
 
-from .bridge import Call, in_sync_code_of_a_call
 from .builder import build, remember_params
 from .bulk import bulk_generate, one_by_one
+from .calls import in_sync_code_of_a_call
+from .engines import engine_for
 from .errors import AbstractFactoryError, SyncCallError, UnknownFieldError
 from .options import AsyncFactoryOptions
 from .plans import MAKE_OBJECT, call_plan
@@ -100,7 +101,7 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     ) -> Coroutine[Any, Any, R]:
         if in_sync_code_of_a_call():
             raise SyncCallError(cls.__name__, method)
-        call = Call(cls, method)
+        call = engine_for(cls, extras).call(cls, method)
         if writes:
             run = call.run(lambda: run_in_transaction(call, cls, extras, work, one_object=one_object))
         else:

@@ -9,7 +9,6 @@ was checked against factory_boy 3.3.x (``requirements.txt`` pins ``factory_boy>=
 
 from __future__ import annotations
 
-import asyncio
 import collections
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -17,7 +16,7 @@ from typing import Any, Protocol
 from factory import builder, declarations, enums
 from factory.base import FactoryOptions
 
-from .bridge import check_cancelled, current_call, resolve
+from .calls import check_cancelled, current_call, in_event_loop_code, resolve
 from .errors import FactoryCycleError, IteratorExhaustedError, LateAttributeError
 from .graph import adjusts_kwargs, after_postgeneration_is_noop, plain_arguments
 from .orm import own_unsaved_files
@@ -31,9 +30,9 @@ class AsyncResolver(builder.Resolver):
         if name in values:
             return values[name]
         factory_meta = self._Resolver__step.builder.factory_meta
-        if asyncio._get_running_loop() is not None:  # in asyncio.events.__all__: no exception when none
-            # An async LazyAttribute runs on the event loop, where the sync ORM and the builder
-            # cannot run: it can only read what is already computed.
+        if in_event_loop_code():
+            # An async LazyAttribute runs on the event loop, where the call's sync work cannot run:
+            # it can only read what is already computed.
             raise LateAttributeError(factory_meta.factory.__name__, name)
         try:
             value = resolve(super().__getattr__(name))

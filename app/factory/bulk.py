@@ -37,8 +37,8 @@ from django.db.models.manager import BaseManager
 from factory import enums
 from factory.django import DjangoModelFactory
 
-from .bridge import check_cancelled, resolve
 from .builder import BulkStepBuilder, PostGenerationSteps, build_root, note, remember_params
+from .calls import check_cancelled, resolve
 from .decisions import Decisions, Reads
 from .errors import AbstractFactoryError, BulkCreateError
 from .graph import after_postgeneration_is_noop, factories_of_values, factory_graph, nested_model

@@ -17,8 +17,8 @@ from factory.base import FactoryOptions
 from factory.faker import Faker
 from factory.fuzzy import BaseFuzzyAttribute
 
-from .bridge import check_cancelled, resolve
 from .builder import instantiated, note
+from .calls import check_cancelled, resolve
 from .decisions import Decisions, Reads
 from .errors import IteratorExhaustedError
 from .graph import after_postgeneration_is_noop, evaluates_as_declared, plain_arguments

@@ -39,9 +39,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.test import SimpleTestCase
 
-from .bridge import call_in_thread_sensitive_executor
 from .errors import IsolationError
+from .native_testing import (  # noqa: F401 - the hooks of native databases' tests, registered with this plugin
+    pytest_fixture_setup_native,
+    pytest_runtest_call_native,
+)
 from .testing import in_orm_thread
+from .thread_engine import call_in_thread_sensitive_executor
 
 # --- isolation: pytest's connections lent to the ORM thread -------------------------------------
 
@@ -77,8 +81,8 @@ class _LentConnections:
                 del connections[alias]
 
     def _check_new_connection(self, sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
-        if any(connection is conn for conn in self.lent.values()):
-            return
+        if any(connection is conn for conn in self.lent.values()) or not isinstance(connection, BaseDatabaseWrapper):
+            return  # a lent connection, or django-async-backend's asyncio one (native_testing rolls it back)
         connection.close()  # so that no query of that thread runs outside the test's transaction
         self.escaped = (
             f"{self.item.nodeid}: thread {threading.current_thread().name!r} opened its own connection to "

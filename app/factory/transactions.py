@@ -13,7 +13,7 @@ from django.db.models import Model
 from factory import enums
 from factory.django import DjangoModelFactory
 
-from .bridge import Call, check_cancelled
+from .calls import Call, check_cancelled
 from .decisions import Decisions, Reads
 from .graph import (
     after_postgeneration_is_noop,
