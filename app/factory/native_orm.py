@@ -126,7 +126,7 @@ def _shim_class(sync_class: type) -> type:
 
     def set_autocommit(
         self: Any, autocommit: bool, force_begin_transaction_with_broken_autocommit: bool = False
-    ) -> None:  # noqa: E501 - Django's names
+    ) -> None:
         await_only(self._async.set_autocommit(autocommit, force_begin_transaction_with_broken_autocommit))
 
     namespace: dict[str, Any] = {name: shared(name) for name in _SHARED_STATE}
