@@ -292,7 +292,8 @@ def run_django_runner(tmp_path: Path, options: tuple[str, ...] = ()) -> Run:
 def run_control(tmp_path: Path, control: str) -> Run:
     """A set-up's options and files, without the plugin line."""
     options, files = CONTROLS[control]
-    return run_pytest(make_project(tmp_path, conftest="# no plugin line\n"), *options, *files)
+    # Only outcomes count: one line per failure, not tracebacks that cost as much as the tests.
+    return run_pytest(make_project(tmp_path, conftest="# no plugin line\n"), "--tb=line", *options, *files)
 
 
 def run_readme_line(tmp_path: Path) -> Run:
