@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import factory
 import pytest
-from library.factories import AuthorFactory, BookFactory, ReviewFactory, TagFactory
+from library.factories import AuthorFactory, BookFactory, ReviewFactory, TagFactory, UserFactory
 from library.models import Author, Book, Review, Tag
 from pytest_factoryboy import LazyFixture, register
 
-from tests.helpers import EMPTY, arow_counts, committed_authors, row_counts
+from tests.helpers import EMPTY, User, arow_counts, committed_authors, row_counts
 
 
 class ReviewedBookFactory(BookFactory):
@@ -30,6 +30,7 @@ register(TagFactory)
 register(BookFactory)  # book: its author (and editor) is the `author` fixture
 register(BookFactory, "notes", author=LazyFixture("ada"), title="Notes")
 register(ReviewedBookFactory, "reviewed_book")
+register(UserFactory, "user")  # an AuthUserFactory looks its model up at each use: name the fixture
 
 
 @pytest.mark.django_db
@@ -94,6 +95,11 @@ async def test_the_factory_fixture_is_the_async_factory(author_factory: type[Aut
     assert author_factory is AuthorFactory
     await author_factory.create_batch(2)
     assert await Author.objects.acount() == 2
+
+
+@pytest.mark.django_db
+async def test_an_auth_user_factory_registered_by_name(user: User) -> None:
+    assert await User.objects.filter(pk=user.pk, is_active=True).aexists()
 
 
 @pytest.mark.django_db
