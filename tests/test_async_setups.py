@@ -322,6 +322,7 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         job = next(iter(params.values()), None) if params else JOB_OF_TEST.get(getattr(item, "originalname", ""))
         if job is not None and job not in wanted:
             wanted.append(job)
+    wanted.sort(key=lambda job: "xdist" not in job)  # the longest runs (three processes each) first
     pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="asyncproject")
     futures = {job: pool.submit(JOBS[job], tmp_path_factory.mktemp(job)) for job in wanted}
     yield futures
