@@ -145,12 +145,20 @@ class ThreadEngine:
 THREAD = ThreadEngine()
 
 
-def call_in_thread_sensitive_executor(func: Callable[[], R]) -> R:
+def call_in_thread_sensitive_executor(func: Callable[[], R], start_within: float | None = None) -> R:
     """Run ``func`` in asgiref's thread-sensitive executor thread and return its result.
 
     That thread runs the ``sync_to_async(thread_sensitive=True)`` calls (Django's async ORM, this
     package's calls) of every event loop that is not under ``async_to_sync``: pytest-asyncio's,
     anyio's, ``asyncio.run``'s. Call it from sync code. asgiref keeps the thread's executor as
-    ``SyncToAsync.single_thread_executor`` (asgiref 3.x, checked on 3.8 to 3.13).
+    ``SyncToAsync.single_thread_executor`` (asgiref 3.x, checked on 3.8 to 3.13). With
+    ``start_within``: ``TimeoutError`` if the thread, busy, has not started ``func`` within that
+    many seconds (``func`` then never runs).
     """
-    return SyncToAsync.single_thread_executor.submit(func).result()
+    future = SyncToAsync.single_thread_executor.submit(func)
+    try:
+        return future.result(start_within)
+    except TimeoutError:
+        if future.cancel():
+            raise
+    return future.result()
