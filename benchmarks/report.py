@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import auth, shortcut, stalls
+from . import auth, native, shortcut, stalls
 from .figures import DASH, EM_DASH, TIMES, cell, cpu_model, spread_dict
 from .measure import BackendResult
 from .variants import BY_KEY, MODELS, VARIANTS, references
@@ -62,7 +62,8 @@ TARGETS = (
     ),
 )
 BOUND = ("create_loop", ("django_acreate_loop", "fb_create_behind_hop"))
-SECTIONS: dict[str, Any] = {"shortcut": shortcut, "auth": auth, "stalls": stalls}  # JSON key: the module rendering it
+# JSON key: the module rendering it
+SECTIONS: dict[str, Any] = {"shortcut": shortcut, "auth": auth, "native": native, "stalls": stalls}
 
 
 def ratio_dict(result: BackendResult, model: str, key: str, against: str) -> dict[str, Any]:
