@@ -217,8 +217,10 @@ def run(
                     loop, alias, backend, args.auth_n, args.rounds, args.seed, progress
                 )
                 if backend == "postgresql":
-                    result.sections["native"] = {"unavailable": no_native} if no_native else native.measure(
-                        loop, alias, args.n, args.per_object_n, args.rounds, args.seed, progress
+                    result.sections["native"] = (
+                        {"unavailable": no_native}
+                        if no_native
+                        else native.measure(loop, alias, args.n, args.per_object_n, args.rounds, args.seed, progress)
                     )
                 if args.stalls:  # after the others, which unfreeze the GC when they end: the default state
                     result.sections["stalls"] = stalls.measure(
