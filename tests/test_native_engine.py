@@ -291,6 +291,23 @@ async def test_mute_signals_and_files_work_natively() -> None:
     assert (Path(settings.MEDIA_ROOT) / document.file.name).read_bytes() == b"native"
 
 
+@pytest.mark.parametrize("method", ["create_batch", "bulk_create_batch"])
+async def test_sync_and_async_queries_of_a_batch_see_the_objects_made_before_them(method: str) -> None:
+    async def counted() -> str:
+        return f"after {await User.async_objects.using('native').acount()}"
+
+    class CountingFactory(native.UserFactory):
+        name = factory.LazyFunction(counted)
+
+    class SyncCountingFactory(native.UserFactory):
+        name = factory.LazyFunction(lambda: f"after {User.objects.using('native').count()}")
+
+    for counting in (CountingFactory, SyncCountingFactory):
+        await User.async_objects.using("native").all().adelete()
+        users = await getattr(counting, method)(4)
+        assert [u.name for u in users] == ["after 0", "after 1", "after 2", "after 3"]
+
+
 # --- what cannot run natively: a clear error, nothing left ----------------------------------------
 
 

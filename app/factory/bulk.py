@@ -38,7 +38,7 @@ from factory import enums
 from factory.django import DjangoModelFactory
 
 from .builder import BulkStepBuilder, PostGenerationSteps, build_root, note, remember_params
-from .calls import check_cancelled, resolve
+from .calls import check_cancelled, current_call, resolve
 from .decisions import Decisions, Reads
 from .errors import AbstractFactoryError, BulkCreateError
 from .graph import after_postgeneration_is_noop, factories_of_values, factory_graph, nested_model
@@ -79,9 +79,13 @@ def bulk_generate(
     collector.check_factory(meta)  # a clear error before building anything
     simple = call_plan(factory_class, params)
     objects: list[Any] = []
+    call = current_call()
     with ExitStack() as stack:
         for alias in write_aliases(factory_class, params):
             stack.enter_context(connections[alias].execute_wrapper(collector.before_query))
+        if call is not None:  # async code of the user's sees the objects made before it too
+            call.before_await, previous = collector.flush, call.before_await
+            stack.callback(setattr, call, "before_await", previous)
         for start in range(0, size, batch_size):
             collector.deferred = []
             for _ in range(min(batch_size, size - start)):

@@ -34,7 +34,7 @@ class Call:
     async hook), if any; ``transaction`` its open transaction (``app.factory.transactions``).
     """
 
-    __slots__ = ("engine", "factory", "files", "method", "parent", "parsed", "stopped", "transaction")
+    __slots__ = ("before_await", "engine", "factory", "files", "method", "parent", "parsed", "stopped", "transaction")
 
     def __init__(self, engine: Engine, factory: type[Any], method: str) -> None:
         self.engine = engine
@@ -45,6 +45,8 @@ class Call:
         self.files: list[Any] = []
         self.transaction: contextlib.ExitStack | None = None  # while its transaction is open
         self.parsed: dict[Any, Any] = {}  # declarations parsed for this call (builder.py)
+        # Run before the call's sync work awaits code of the user's (bulk.py: insert what is queued).
+        self.before_await: Callable[[], None] | None = None
 
     async def run(self, work: Callable[[], R]) -> R:
         """Run ``work()``, the call's sync work, where the engine runs it; return its result."""

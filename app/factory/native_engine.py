@@ -118,6 +118,9 @@ class NativeEngine:
         return NativeCall(factory, method)
 
     def wait(self, awaitable: Awaitable[R]) -> R:
+        call = running_calls()[-1]
+        if call.before_await is not None:  # its queries go to the asyncio connection, past bulk.py's wrapper
+            call.before_await()
         return await_only(awaitable)
 
     def in_sync_code(self, call: Call) -> bool:
