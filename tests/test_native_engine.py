@@ -208,6 +208,24 @@ async def test_a_call_is_a_savepoint_of_the_callers_transaction() -> None:
     assert await counts(User, Friend) == [4, 2]
 
 
+async def test_a_call_from_an_async_hook_runs_inside_the_outer_call() -> None:
+    class PersonWithAddressFactory(native.PersonFactory):
+        class Meta:
+            skip_postgeneration_save = True
+
+        @factory.post_generation
+        async def home(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+            await native.AddressFactory.create(person=self, city="home")
+            if extracted:
+                raise BoomError("after the nested call")
+
+    person = await PersonWithAddressFactory.create()
+    assert [a.city async for a in Address.async_objects.using("native").filter(person=person, city="home")] == ["home"]
+    with pytest.raises(BoomError):
+        await PersonWithAddressFactory.create(home=True)
+    assert await counts(Person, Address) == [1, 3]  # the failed call's nested rows went with it
+
+
 async def test_a_failing_call_outside_a_transaction_leaves_nothing() -> None:
     class FailingFriendFactory(native.FriendFactory):
         class Meta:

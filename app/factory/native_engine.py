@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from types import CoroutineType
 from typing import Any, TypeVar
 
 try:
@@ -47,8 +48,13 @@ class _CallGreenlet(greenlet.greenlet):  # type: ignore[misc]
         self.gr_context = driver.gr_context
 
 
-def await_only(awaitable: Awaitable[R]) -> R:
-    """From a native call's sync work: ``awaitable``'s result, awaited in the calling task."""
+def await_only(awaitable: Awaitable[R], *, start_here: bool = False) -> R:
+    """From a native call's sync work: ``awaitable``'s result, awaited in the calling task.
+
+    ``start_here``: ``awaitable`` is a coroutine of the database layer (``native_orm``), run here until
+    it must wait, as it would run in the task; never code of the user's, which must run in the task
+    (its ORM calls, factory calls and ``sync_to_async`` calls are the task's).
+    """
     current = greenlet.getcurrent()
     if not isinstance(current, _CallGreenlet):
         if inspect.iscoroutine(awaitable):
@@ -57,7 +63,45 @@ def await_only(awaitable: Awaitable[R]) -> R:
             "await_only() outside a native factory call's sync work: Django's sync ORM cannot run in async "
             "code on django-async-backend. Fix: use the async API (Model.async_objects, instance.async_save())."
         )
+    if start_here and type(awaitable) is CoroutineType:
+        # Run it here, in the task's step, until it must wait: a psycopg fetch of rows already read,
+        # a cursor's creation, return without waiting, and need no switch to the task and back.
+        try:
+            waits_for = awaitable.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        return current.driver.switch(_Started(awaitable, waits_for))  # type: ignore[no-any-return]
     return current.driver.switch(awaitable)  # type: ignore[no-any-return]
+
+
+class _Started:
+    """The rest of a coroutine that ``await_only`` started and that now waits for ``waits_for``: awaited
+    by the task as the coroutine itself would have been (``yield from`` it, from where it stopped)."""
+
+    __slots__ = ("coroutine", "waits_for")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], waits_for: Any) -> None:
+        self.coroutine = coroutine
+        self.waits_for = waits_for
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine, waits_for = self.coroutine, self.waits_for
+        while True:
+            try:
+                sent = yield waits_for
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as error:  # a cancellation included: the coroutine handles it
+                try:
+                    waits_for = coroutine.throw(error)
+                except StopIteration as done:
+                    return done.value
+                continue
+            try:
+                waits_for = coroutine.send(sent)
+            except StopIteration as done:
+                return done.value
 
 
 class NativeCall(Call):

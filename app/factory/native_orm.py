@@ -46,10 +46,10 @@ _SHARED_STATE = (
 
 
 def await_only(awaitable: Any) -> Any:
-    """Await ``awaitable`` from the native call's sync work (``native_engine.await_only``)."""
+    """Await ``awaitable``, a coroutine of the database layer, from the native call's sync work."""
     from .native_engine import await_only as wait
 
-    return wait(awaitable)
+    return wait(awaitable, start_here=True)
 
 
 class GreenletCursor:
