@@ -16,6 +16,7 @@ from typing import Any
 
 import factory
 import pytest
+import pytest_asyncio
 from django.conf import settings
 from django.db import connections
 from django.db.backends.signals import connection_created
@@ -153,6 +154,39 @@ async def test_async_fixtures_and_the_test_share_one_rolled_back_transaction(fri
 
 async def test_the_next_test_sees_no_row_of_the_previous_one() -> None:
     assert await counts(User, Friend, Person, Company) == [0, 0, 0, 0]
+
+
+@pytest_asyncio.fixture
+async def users_made_by_pytest_asyncio() -> Any:
+    return await native.UserFactory.create_batch(2)
+
+
+@pytest.mark.asyncio
+async def test_pytest_asyncio_runs_them_in_one_rolled_back_transaction(users_made_by_pytest_asyncio: Any) -> None:
+    assert await counts(User) == [2]  # made in the fixture's task, seen in the test's
+    await native.UserFactory.create()
+    assert await counts(User) == [3]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def users_made_by_anyio(anyio_backend: str) -> Any:
+    return await native.UserFactory.create_batch(2)
+
+
+@pytest.mark.anyio
+async def test_anyio_runs_them_in_one_rolled_back_transaction(users_made_by_anyio: Any) -> None:
+    assert await counts(User) == [2]
+    await native.UserFactory.create()
+    assert await counts(User) == [3]
+
+
+async def test_and_the_next_test_sees_none_of_their_rows() -> None:
+    assert await counts(User) == [0]
 
 
 # --- calls run natively ----------------------------------------------------------------------------
