@@ -41,7 +41,7 @@ SERVERS = [  # (name, environment variable, default URL) of the servers the test
 MYSQLCLIENT_HINT = (
     "mysqlclient compiles against the MariaDB/MySQL client library: install it and pkg-config "
     "(`sudo apt-get install libmariadb-dev pkg-config`, or `brew install mariadb-connector-c pkg-config`), "
-    "and a C compiler with Python's headers, then run dev.py again"
+    "and a C compiler with Python's headers, then run dev.py again."
 )
 # The pkg-config packages mysqlclient's setup.py looks for, in its order.
 CLIENT_LIBRARIES = ("mysqlclient", "mariadb", "libmariadb", "perconaserverclient")
@@ -152,10 +152,13 @@ def mysqlclient_problem(required: bool) -> str | None:
     Unless ``required``, its build is not tried when no client library is found, as it would fail.
     """
     if not required and not installed("requirements-mysql.txt") and client_library() is None:
-        return f"mysqlclient is not installed, as pkg-config finds no MariaDB/MySQL client library. {MYSQLCLIENT_HINT}"
+        why = "finds no MariaDB/MySQL client library" if shutil.which("pkg-config") else "is not installed"
+        return f"mysqlclient is not installed, as pkg-config {why}. {MYSQLCLIENT_HINT}"
     failure = install("requirements-mysql.txt")
     if failure is None:
         return None
+    if required:
+        print(failure, end="", file=sys.stderr)
     log = VENV / "mysqlclient-build.log"
     log.write_text(failure)
     why = build_error(failure)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from importlib import metadata
 from typing import NoReturn
 
 import pytest
@@ -28,6 +29,15 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (with CI=true, a server that cannot be used is a failure)")
     pytest.skip(reason)
+
+
+def mysqlclient_installed() -> bool:
+    """Whether mysqlclient is installed (``import MySQLdb`` may be PyMySQL in its place: settings.import_mysqldb)."""
+    try:
+        metadata.version("mysqlclient")
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 @cache

@@ -3,7 +3,6 @@ main.py on MariaDB. Subprocesses use the project's settings, not the test settin
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 
 import dev
 from benchmarks.databases import connect_server
-from tests.servers import BACKENDS, on_server, require_server, scratch_database, unavailable
+from tests.servers import BACKENDS, mysqlclient_installed, on_server, require_server, scratch_database, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,7 +142,7 @@ def scratch_mariadb_database() -> Iterator[str]:
 
 @pytest.mark.parametrize("driver", ["mysqlclient", "PyMySQL"])
 def test_main_runs_on_mariadb(scratch_mariadb_database: str, driver: str):
-    if driver == "mysqlclient" and importlib.util.find_spec("MySQLdb") is None:
+    if driver == "mysqlclient" and not mysqlclient_installed():
         unavailable("mysqlclient is not installed (python3 dev.py test says why)")
     flags = ["-c", WITHOUT_MYSQLCLIENT] if driver == "PyMySQL" else []
 
