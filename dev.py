@@ -267,49 +267,54 @@ def probe(url: str, python: str | Path = PYTHON) -> tuple[bool, str]:
 def test(args: list[str]) -> int:
     ensure_venv("requirements-dev.txt")
     ci = os.environ.get("CI") == "true"
-    outcomes: list[str] = []
+    outcomes = {"SQLite": "", **{name: "" for name, _, _ in SERVERS}}
     notes: list[str] = []  # loud lines, said when they happen and again after the summary
 
     def note(line: str) -> None:
         say(f"!!! {line} !!!")
         notes.append(line)
 
-    say("tests on SQLite")
-    outcomes.append("SQLite " + ("passed" if run("-m", "pytest", *args, env={"DATABASE_URL": ""}) == 0 else "FAILED"))
-
+    # The servers first, and then the MariaDB driver, so that every run uses the same driver: the
+    # SQLite run's tests reach the servers too, beside their own database.
+    servers: dict[str, tuple[str, str]] = {}  # name: (URL, the probe's message), for the servers to test
     for name, variable, default in SERVERS:
         url = os.environ.get(variable) or default
         usable, message = probe(url)
-        if not usable:
-            outcome = "FAILED" if ci else "SKIPPED"
-            outcomes.append(f"{name} {outcome} (server not usable)")
-            note(
-                f"{name} tests {outcome}: {sentence(message)}"
-                + (" With CI=true, a server that cannot be used is a failure." if ci else "")
-                + f" To test {name}, set {variable} (now {mask_password(url, url)}) to a server where that user"
-                " may create databases."
-            )
+        if usable:
+            servers[name] = (url, message)
             continue
-        driver = ""
-        if name == "MariaDB":
-            problem = mysqlclient_problem(required=ci)
-            if problem and ci:
-                outcomes.append(f"{name} FAILED (no mysqlclient)")
-                note(f"{name} tests FAILED: {problem} With CI=true, the tests require mysqlclient.")
-                continue
-            if problem:
-                driver = " on PyMySQL"
-                note(f"{name} tests run on PyMySQL (pure Python), not on mysqlclient: {problem}")
-            else:
-                usable, message = probe(url)  # again: with mysqlclient, which may have just been installed
+        outcomes[name] = f"{'FAILED' if ci else 'SKIPPED'} (server not usable)"
+        note(
+            f"{name} tests {'FAILED' if ci else 'SKIPPED'}: {sentence(message)}"
+            + (" With CI=true, a server that cannot be used is a failure." if ci else "")
+            + f" To test {name}, set {variable} (now {mask_password(url, url)}) to a server where that user"
+            " may create databases."
+        )
+    driver = ""
+    if ci or "MariaDB" in servers:
+        problem = mysqlclient_problem(required=ci)
+        if problem and ci:
+            note(f"MariaDB tests FAILED: {problem} With CI=true, the tests require mysqlclient.")
+            if servers.pop("MariaDB", None):
+                outcomes["MariaDB"] = "FAILED (no mysqlclient)"
+        elif problem:
+            driver = " on PyMySQL"
+            note(f"MariaDB tests run on PyMySQL (pure Python), not on mysqlclient: {problem}")
+        elif "MariaDB" in servers:  # the probe's message names the driver: mysqlclient, perhaps just installed
+            url = servers["MariaDB"][0]
+            servers["MariaDB"] = (url, probe(url)[1])
+
+    say("tests on SQLite")
+    outcomes["SQLite"] = "passed" if run("-m", "pytest", *args, env={"DATABASE_URL": ""}) == 0 else "FAILED"
+    for name, (url, message) in servers.items():
         say(f"tests on {name}: {message}")
         code = run("-m", "pytest", *args, env={"DATABASE_URL": url})
-        outcomes.append(f"{name} {'passed' if code == 0 else 'FAILED'}{driver}")
+        outcomes[name] = ("passed" if code == 0 else "FAILED") + (driver if name == "MariaDB" else "")
 
-    say("summary: " + ", ".join(outcomes))
+    say("summary: " + ", ".join(f"{name} {outcome}" for name, outcome in outcomes.items()))
     for line in notes:
         say(f"!!! {line} !!!")
-    return 1 if any("FAILED" in outcome for outcome in outcomes) else 0
+    return 1 if any("FAILED" in outcome for outcome in outcomes.values()) else 0
 
 
 def lint(args: list[str]) -> int:

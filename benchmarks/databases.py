@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sys
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -295,4 +296,5 @@ def server_version(alias: str) -> str:
         version = str(cursor.fetchone()[0])
     if connection.vendor == "postgresql":
         return version.split(" on ")[0]
-    return f"{'MariaDB' if 'mariadb' in version.lower() else 'MySQL'} {version}"
+    driver = "PyMySQL" if getattr(sys.modules.get("MySQLdb"), "__name__", "") == "pymysql" else "mysqlclient"
+    return f"{'MariaDB' if 'mariadb' in version.lower() else 'MySQL'} {version} (driver: {driver})"

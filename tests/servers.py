@@ -25,9 +25,9 @@ BACKENDS = {"TEST_POSTGRES_URL": "postgresql", "TEST_MYSQL_URL": "mysql"}
 
 
 def unavailable(reason: str) -> NoReturn:
-    """Skip the test for ``reason``; with CI=true, fail it."""
+    """Skip the test for ``reason`` (a server or driver it needs cannot be used); with CI=true, fail it."""
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (with CI=true, a server that cannot be used is a failure)")
+        pytest.fail(f"{reason} (with CI=true, that is a failure, not a skip)")
     pytest.skip(reason)
 
 
