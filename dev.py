@@ -29,7 +29,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import unquote
+
+from app.management.masking import mask_password  # standard library only
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv" / f"py{sys.version_info[0]}.{sys.version_info[1]}"
@@ -49,24 +50,6 @@ CLIENT_LIBRARIES = ("mysqlclient", "mariadb", "libmariadb", "perconaserverclient
 
 def say(message: str) -> None:
     print(f"dev.py: {message}", flush=True)
-
-
-def mask_password(text: str, url: str) -> str:
-    """``text`` without the password of ``url``: the text between ``://user:`` and the last ``@``.
-
-    Hidden where ``user:password@`` appears (the URL, even a malformed one) and where the password
-    (or its %-decoded form) stands alone between spaces, quotes or after ``=``, as drivers echo it;
-    elsewhere its text is left alone (the password 0 leaves 127.0.0.1 intact). main.py and the
-    benchmark use it too.
-    """
-    found = re.match(r"[^:/?#]+://([^:/?#]*):(.*)@", url, re.DOTALL)
-    if not found or not found.group(2):
-        return text
-    user, password = found.groups()
-    text = text.replace(f"{user}:{password}@", f"{user}:***@")
-    for secret in {password, unquote(password)}:
-        text = re.sub(rf"(?<![^\s'\"`=]){re.escape(secret)}(?![^\s'\"`])", "***", text)
-    return text
 
 
 def requirement_files(name: str) -> list[Path]:
@@ -212,9 +195,8 @@ where = ""
 try:
     from django.conf import settings
     db = settings.DATABASES["default"]
-except ValueError as exc:  # urlsplit's errors quote parts of the URL: never print them
-    unknown = type(exc).__name__ == "UnknownSchemeError"
-    sys.exit(f"cannot parse the URL: {exc if unknown else 'percent-encode / @ # ? % and spaces in the password'}")
+except Exception as exc:  # settings.py's ImproperlyConfigured for a bad URL quotes no part of it
+    sys.exit(f"cannot parse the URL: {exc}")
 try:
     db.setdefault("OPTIONS", {})["connect_timeout"] = 5
     where = f" at {db['HOST'] or 'localhost'}:{db['PORT'] or 'its default port'} as {db['USER'] or 'no user'!r}"

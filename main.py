@@ -15,7 +15,8 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from dev import mask_password, missing_requirement  # dev.py uses only the standard library
+from app.management.masking import mask_password
+from dev import missing_requirement  # dev.py uses only the standard library
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
 
@@ -108,12 +109,6 @@ def main() -> int:
         install = missing_requirement(exc, "demo")
         if install:
             return fail(f"{reason(exc)}: {install}.")
-        if isinstance(exc, ValueError) and type(exc).__name__ != "UnknownSchemeError":
-            # urlsplit's errors quote parts of the URL, perhaps of its password: never print them.
-            return fail(
-                "could not configure Django: DATABASE_URL is malformed. Percent-encode / @ # ? % and spaces in "
-                "its user and password (%2F %40 %23 %3F %25 %20)."
-            )
         return fail(f"could not configure Django: {reason(exc)}. Check DATABASE_URL.")
 
     try:

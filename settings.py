@@ -6,6 +6,7 @@ from pathlib import Path
 from types import ModuleType
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -38,7 +39,23 @@ def import_mysqldb() -> ModuleType:
 
 
 DEFAULT_SQLITE_URL = f"sqlite:///{BASE_DIR / 'db' / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL)}
+
+
+def parse_database_url(url: str) -> dict:  # type: ignore[type-arg]
+    """``dj_database_url.parse(url)``; a malformed URL is an error that quotes no part of it."""
+    try:
+        return dict(dj_database_url.parse(url))
+    except ValueError as exc:
+        if type(exc).__name__ == "UnknownSchemeError":  # it names the scheme only
+            raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from None
+        # urlsplit's errors quote parts of the URL, perhaps of its password: never show them.
+        raise ImproperlyConfigured(
+            "DATABASE_URL is malformed: percent-encode / @ # ? % and spaces in its user and password "
+            "(%2F %40 %23 %3F %25 %20)"
+        ) from None
+
+
+DATABASES = {"default": parse_database_url(os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL)}
 # A script is one long-running client, not a request cycle: its connection lives as long as the
 # process (CONN_MAX_AGE=None: close_old_connections() keeps it; with 0 it would close it each
 # time) and is checked before each factory call outside a transaction (CONN_HEALTH_CHECKS), so a

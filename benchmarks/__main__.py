@@ -171,9 +171,14 @@ def run(
     servers: list[ServerDatabase],
     skipped: dict[str, str],
 ) -> int:
+    from . import native
     from .databases import configure_django, create_tables, server_version
 
-    configure_django({"default": sqlite.settings(), **{ALIASES[s.backend]: s.settings() for s in servers}})
+    settings = {"default": sqlite.settings(), **{ALIASES[s.backend]: s.settings() for s in servers}}
+    no_native = native.unavailable() if "postgresql" in settings else "no PostgreSQL server"
+    if no_native is None:  # the run's PostgreSQL database again, through django-async-backend's engine
+        settings[native.ALIAS] = native.database_settings(settings["postgresql"])
+    configure_django(settings, native_engine=no_native is None)
     databases: dict[str, Any] = {"sqlite": sqlite, **{s.backend: s for s in servers}}
     backends = [b for b in args.backends if b in databases]
     if not backends:
@@ -188,7 +193,8 @@ def run(
 
     started, load = time.monotonic(), os.getloadavg()[0]
     per_backend = steps(MODELS, VARIANTS, args.rounds) + shortcut.steps(args.rounds) + auth.steps(args.rounds)
-    progress = Progress((per_backend + (stalls.steps() if args.stalls else 0)) * len(backends))
+    native_steps = native.steps(args.rounds) if no_native is None and "postgresql" in backends else 0
+    progress = Progress((per_backend + (stalls.steps() if args.stalls else 0)) * len(backends) + native_steps)
     results = []
     with event_loop(args.uvloop) as loop:
         try:
@@ -210,6 +216,12 @@ def run(
                 result.sections["auth"] = auth.measure(
                     loop, alias, backend, args.auth_n, args.rounds, args.seed, progress
                 )
+                if backend == "postgresql":
+                    result.sections["native"] = (
+                        {"unavailable": no_native}
+                        if no_native
+                        else native.measure(loop, alias, args.n, args.per_object_n, args.rounds, args.seed, progress)
+                    )
                 if args.stalls:  # after the others, which unfreeze the GC when they end: the default state
                     result.sections["stalls"] = stalls.measure(
                         loop, context, backend, args.stalls_n, args.seed, progress

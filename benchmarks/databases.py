@@ -18,7 +18,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from dev import mask_password  # dev.py uses only the standard library
+from app.management.masking import mask_password
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer by then is skipped
@@ -207,15 +207,18 @@ class BenchmarkRouter:
     db_for_write = db_for_read
 
 
-def configure_django(databases: dict[str, dict[str, Any]]) -> None:
-    """Django settings of the project, with the benchmark's databases instead of the project's."""
+def configure_django(databases: dict[str, dict[str, Any]], native_engine: bool = False) -> None:
+    """Django settings of the project, with the benchmark's databases instead of the project's.
+
+    ``native_engine``: django-async-backend's app too (its models' async managers), for the native section.
+    """
     import django
     from django.conf import settings
 
     import settings as project
 
     settings.configure(
-        INSTALLED_APPS=project.INSTALLED_APPS,
+        INSTALLED_APPS=[*project.INSTALLED_APPS, *(["django_async_backend"] if native_engine else [])],
         DATABASES=databases,
         DATABASE_ROUTERS=[f"{__name__}.BenchmarkRouter"],
         DEFAULT_AUTO_FIELD=project.DEFAULT_AUTO_FIELD,

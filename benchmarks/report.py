@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import auth, shortcut, stalls
+from . import auth, native, shortcut, stalls
 from .figures import DASH, EM_DASH, TIMES, cell, cpu_model, spread_dict
 from .measure import BackendResult
 from .variants import BY_KEY, MODELS, VARIANTS, references
@@ -52,9 +52,18 @@ TARGETS = (
         "fb_create_batch_atomic",
         1.05,
     ),
+    Target(f"create_batch ≤ 1.50{TIMES} abulk_create floor", "create_batch", "django_abulk_create", 1.50),
+    Target("create_batch no slower than one by one", "create_batch", "create_batch_one_by_one", 1.0),
+    Target(
+        f"create_batch one by one ≤ 1.05{TIMES} factory_boy create_batch in atomic()",
+        "create_batch_one_by_one",
+        "fb_create_batch_atomic",
+        1.05,
+    ),
 )
 BOUND = ("create_loop", ("django_acreate_loop", "fb_create_behind_hop"))
-SECTIONS: dict[str, Any] = {"shortcut": shortcut, "auth": auth, "stalls": stalls}  # JSON key: the module rendering it
+# JSON key: the module rendering it
+SECTIONS: dict[str, Any] = {"shortcut": shortcut, "auth": auth, "native": native, "stalls": stalls}
 
 
 def ratio_dict(result: BackendResult, model: str, key: str, against: str) -> dict[str, Any]:

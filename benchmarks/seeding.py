@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dev import mask_password  # dev.py uses only the standard library
+from app.management.masking import mask_password
 
 from .databases import CONNECT_TIMEOUT, ServerDatabase, UnavailableError, mask_url, server_url
 from .figures import cpu_model

@@ -37,6 +37,7 @@ class Context:
     alias: str
     plain: dict[str, type[DjangoModelFactory[Any]]]  # factory_boy's own, sync
     ours: dict[str, Any]  # app.factory.AsyncFactory subclasses of the demo factories
+    one_by_one: dict[str, Any]  # the same with Meta.bulk_batches = False: create_batch saves each object
     fake: Any  # factory_boy's Faker generator (en_US)
 
 
@@ -67,10 +68,19 @@ def make_context(alias: str) -> Context:
         class Meta:
             database = alias
 
+    class OneByOneUserFactory(UserFactory):
+        class Meta:
+            bulk_batches = False
+
+    class OneByOneFriendFactory(FriendFactory):
+        class Meta:
+            bulk_batches = False
+
     return Context(
         alias=alias,
         plain={"User": PlainUserFactory, "Friend": PlainFriendFactory},
         ours={"User": UserFactory, "Friend": FriendFactory},
+        one_by_one={"User": OneByOneUserFactory, "Friend": OneByOneFriendFactory},
         fake=factory.Faker._get_faker(),
     )
 
@@ -179,6 +189,10 @@ async def create_batch(c: Context, model: str, n: int) -> Any:
     return await c.ours[model].create_batch(n)
 
 
+async def create_batch_one_by_one(c: Context, model: str, n: int) -> Any:
+    return await c.one_by_one[model].create_batch(n)
+
+
 async def create_loop(c: Context, model: str, n: int) -> Any:
     create = c.ours[model].create
     return [await create() for _ in range(n)]
@@ -201,6 +215,8 @@ VARIANTS = (
     Variant("fb_create_batch_atomic", "factory_boy create_batch in one atomic()", fb_create_batch_atomic),
     Variant("bakery_make", "model_bakery make(_quantity=n) in atomic()", bakery_make),
     Variant("create_batch", "await AsyncFactory.create_batch(n)", create_batch, ours=True),
+    Variant("create_batch_one_by_one", "the same, Meta.bulk_batches = False (one INSERT per row)",
+            create_batch_one_by_one, ours=True),
     Variant("django_acreate_loop", f"N {TIMES} await Model.objects.acreate()", django_acreate_loop, per_object=True),
     Variant("fb_create_behind_hop", f"N {TIMES} await sync_to_async(factory_boy create)()", fb_create_behind_hop,
             per_object=True),

@@ -1,6 +1,7 @@
 """Settings for the test suite: the project's settings plus the test apps."""
 
 import atexit
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -29,3 +30,15 @@ else:
 MEDIA_ROOT = os.environ.get("TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="asyncfactory-media-")
 if not os.environ.get("TEST_MEDIA_ROOT"):
     atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
+
+# django-async-backend (Python 3.12+, Django 6.1): on PostgreSQL, a database "native" on the same
+# server, run by its asyncio engine, for the native engine's tests (tests/test_native_engine.py).
+ON_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if ON_POSTGRESQL and importlib.util.find_spec("django_async_backend"):
+    INSTALLED_APPS = [*INSTALLED_APPS, "django_async_backend"]
+    native_name = DATABASES["default"].get("TEST", {}).get("NAME") or f"test_{DATABASES['default']['NAME']}"
+    DATABASES["native"] = {
+        **DATABASES["default"],
+        "ENGINE": "django_async_backend.db.backends.postgresql",
+        "TEST": {**DATABASES["default"].get("TEST", {}), "NAME": f"{native_name}_native"},
+    }

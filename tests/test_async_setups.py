@@ -1,4 +1,4 @@
-"""Issue 9: async tests where Django projects already live (the project in tests/asyncproject).
+"""Issues 9 and 19: async tests where Django projects already live (the project in tests/asyncproject).
 
 Each test copies ``tests/asyncproject`` into a temporary directory with ``app/factory`` copied as
 ``myproject/factory``, the way a user copies it, writes the one plugin line into the project's
@@ -8,10 +8,19 @@ database is the main suite's (``DATABASE_URL``: SQLite when unset, else PostgreS
 with a test database of its own per run. Outcomes are read from a JUnit XML report and must be
 exact: every test passes except the ``test_must_fail_*`` tests, which fail with their message;
 every file holds the number of tests listed here, so a test that is silently skipped or not
-collected is a failure too.
+collected is a failure too; the run prints no warning, and drops its test databases.
 
 Every project file starts and ends with leak probes (``test_probe_*``: the tables are empty), and
 has more after the tests that create rows, so rows leaking from one test into another fail a probe.
+Each pytest set-up has a control: the same options without the plugin line, where every file in
+which isolation is at stake must fail.
+
+The set-ups, by runner: pytest-asyncio strict mode (strict-marked, mixed-*, xdist, session-fixtures)
+and auto mode (auto-unmarked); the plugin's runner (unmarked files under strict mode, and
+no-pytest-asyncio); anyio (check_anyio.py in mixed-*, no-pytest-asyncio and xdist); pytest-factoryboy
+(check_factoryboy.py in auto-unmarked, mixed-*, no-pytest-asyncio and xdist, and a model fixture in
+check_marked.py and check_anyio.py); pytest-xdist (xdist); session-scoped async fixtures
+(session-fixtures); Django's runner (django-runner, django-parallel).
 """
 
 from __future__ import annotations
@@ -48,19 +57,28 @@ UNMARKED = "tests/check_unmarked.py"
 QUERY_COUNTS = "tests/check_query_counts.py"
 UNMARKED_FAILURES = "tests/check_unmarked_failures.py"
 TESTCASE = "tests/check_testcase.py"
+ANYIO = "tests/check_anyio.py"
+FACTORYBOY = "tests/check_factoryboy.py"
+SESSION = "tests/check_session_fixtures.py"
 
 #: How many tests each file holds (a parametrized test counts once per parameter).
 TESTS_PER_FILE = {
     SYNC: 9,
-    MARKED: 26,
+    MARKED: 28,
     MODULE_LOOP: 6,
     MARKED_FAILURES: 12,
     LEGACY: 4,
     UNMARKED: 26,
-    QUERY_COUNTS: 9,
+    QUERY_COUNTS: 11,
     UNMARKED_FAILURES: 12,
     TESTCASE: 10,
+    ANYIO: 11,
+    FACTORYBOY: 16,
+    SESSION: 8,
 }
+
+#: Files that pass without the plugin too: Django's TestCase isolates itself, sync tests need nothing.
+NOTHING_AT_STAKE = {SYNC, TESTCASE}
 
 # What the plugin's isolation guard says: what happened and the fix.
 GUARD = r"opened its own connection(?s:.*)Fix:(?s:.*)thread_sensitive=True(?s:.*)transaction=True"
@@ -68,30 +86,61 @@ GUARD = r"opened its own connection(?s:.*)Fix:(?s:.*)thread_sensitive=True(?s:.*
 #: The message each test_must_fail_* test must fail with (a regular expression).
 MUST_FAIL = {
     "test_must_fail_wrong_query_count": r"Expected to perform 1 queries but 2 were done",
-    "test_must_fail_plain_with_in_an_async_test": r"Fix: `async with django_assert_num_queries\(\.\.\.\)",
+    "test_must_fail_wrong_count_in_a_plain_with": r"Expected to perform 1 queries but 2 were done",
     "test_must_fail_orm_write_with_thread_sensitive_false": GUARD,
     "test_must_fail_orm_write_in_a_thread_sensitive_context": GUARD,
     "test_must_fail_orm_write_in_a_thread_of_the_test": GUARD,
     # pytest-django's own message: a test without django_db gets no connection, lent or not.
     "test_must_fail_database_access_without_the_mark": r"Database access not allowed",
+    "test_must_fail_model_fixture_from_async_code": r"set up inside a running event loop(?s:.*)Fix: request 'author'",
 }
 
-STRICT = ("-o", "asyncio_mode=strict")
-AUTO = ("-o", "asyncio_mode=auto")
+# The project's pytest.ini names no pytest-asyncio option: a project without it would not.
+STRICT = ("-o", "asyncio_mode=strict", "-o", "asyncio_default_fixture_loop_scope=function")
+AUTO = ("-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=function")
 NO_PYTEST_ASYNCIO = ("-p", "no:asyncio")
-MIXED = [LEGACY, UNMARKED, SYNC, MARKED_FAILURES, MARKED, QUERY_COUNTS, MODULE_LOOP, UNMARKED_FAILURES]
+XDIST = ("-n", "2", "--dist", "loadfile")
+MIXED = [
+    LEGACY,
+    UNMARKED,
+    SYNC,
+    ANYIO,
+    MARKED_FAILURES,
+    MARKED,
+    FACTORYBOY,
+    QUERY_COUNTS,
+    MODULE_LOOP,
+    UNMARKED_FAILURES,
+]
 
 #: name: (pytest options, test files in the order given on the command line)
 SETUPS: dict[str, tuple[tuple[str, ...], list[str]]] = {
-    # (a) a project that already uses pytest-asyncio in strict mode, its tests marked.
+    # pytest-xdist: two workers, each file on one (first: the longest run).
+    "xdist": ((*STRICT, *XDIST), [SYNC, MARKED, UNMARKED, ANYIO, FACTORYBOY, MARKED_FAILURES, QUERY_COUNTS]),
+    # a project that already uses pytest-asyncio in strict mode, its tests marked.
     "strict-marked": (STRICT, [SYNC, MARKED, MODULE_LOOP, MARKED_FAILURES, TESTCASE]),
-    # (b) pytest-asyncio in auto mode, the tests unmarked.
-    "auto-unmarked": (AUTO, [UNMARKED, QUERY_COUNTS, UNMARKED_FAILURES, SYNC, MARKED]),
-    # (c) strict mode, marked files (one of them legacy) among unmarked ones and sync ones, both ways round.
+    # pytest-asyncio in auto mode, the tests unmarked.
+    "auto-unmarked": (AUTO, [UNMARKED, QUERY_COUNTS, UNMARKED_FAILURES, SYNC, MARKED, FACTORYBOY]),
+    # strict mode, marked files (one of them legacy) among unmarked, anyio, pytest-factoryboy and
+    # sync ones, both ways round.
     "mixed-forward": (STRICT, MIXED),
     "mixed-reversed": (STRICT, MIXED[::-1]),
-    # (d) no pytest-asyncio: the plugin runs every async test.
-    "no-pytest-asyncio": (NO_PYTEST_ASYNCIO, [UNMARKED, QUERY_COUNTS, SYNC, UNMARKED_FAILURES, TESTCASE]),
+    # no pytest-asyncio: the plugin runs every async test, but anyio's.
+    "no-pytest-asyncio": (
+        NO_PYTEST_ASYNCIO,
+        [UNMARKED, QUERY_COUNTS, SYNC, UNMARKED_FAILURES, TESTCASE, ANYIO, FACTORYBOY],
+    ),
+    # session-scoped async fixtures whose rows every test sees: alone, as no other file expects them.
+    "session-fixtures": (STRICT, [SESSION]),
+}
+
+#: The controls: set-ups' options without the plugin line, on the files of the set-ups with those options.
+#: One strict-mode control, under xdist, stands for strict-marked, mixed-*, and xdist.
+CONTROLS: dict[str, tuple[tuple[str, ...], list[str]]] = {
+    "control-strict-xdist": ((*STRICT, *XDIST), [*MIXED, TESTCASE]),
+    "control-auto": SETUPS["auto-unmarked"],
+    "control-no-pytest-asyncio": SETUPS["no-pytest-asyncio"],
+    "control-session-fixtures": SETUPS["session-fixtures"],
 }
 
 
@@ -130,15 +179,23 @@ class Run:
 
 
 TEARDOWN_ERROR = "Error when trying to teardown test databases"
-DROP_TEST_DATABASE = (
-    "import os; from django.db import connection; "
-    "connection.creation._destroy_test_db(os.environ['TEST_DATABASE_NAME'], verbosity=0)"
-)
+# The run's test database, and those of its xdist workers.
+DROP_TEST_DATABASES = """
+import os
+from django.db import connection
+for suffix in ("", "_gw0", "_gw1"):
+    try:
+        connection.creation._destroy_test_db(os.environ["TEST_DATABASE_NAME"] + suffix, verbosity=0)
+    except Exception:
+        pass  # never created, or dropped by the run
+"""
 
 
 def run_pytest(project: Path, *args: str) -> Run:
     report = project / "report.xml"
-    command = [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", f"--junitxml={report}", *args]
+    # hypothesis is the main suite's, not the project's: its plugin's imports cost a second per process.
+    plugins = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+    command = [sys.executable, "-m", "pytest", "-rA", *plugins, f"--junitxml={report}", *args]
     env = project_env()
     output = ""
     try:
@@ -149,7 +206,7 @@ def run_pytest(project: Path, *args: str) -> Run:
             # A connection left open (the control run's, or a timeout) kept pytest-django from dropping
             # the test database: drop it now that the process is gone, so none piles up on the server.
             subprocess.run(
-                [sys.executable, "manage.py", "shell", "-c", DROP_TEST_DATABASE],
+                [sys.executable, "manage.py", "shell", "-c", DROP_TEST_DATABASES],
                 cwd=project,
                 env=env,
                 capture_output=True,
@@ -203,6 +260,9 @@ def expect_exact_outcomes(run: Run, files: list[str]) -> None:
         problems.append(f"{locked!r} appears in the output")
     if TEARDOWN_ERROR in run.output:
         problems.append("the test database could not be dropped (a connection left open?)")
+    warnings = re.search(r"^=+ warnings summary =+$(?s:.*?)^-- Docs: ", run.output, re.MULTILINE)
+    if warnings:
+        problems.append(f"the run printed warnings:\n{warnings.group()}")
     expected_code = 1 if must_fail else 0
     if run.returncode != expected_code:
         problems.append(f"pytest exited with {run.returncode}, expected {expected_code}")
@@ -222,16 +282,18 @@ def run_setup(tmp_path: Path, setup: str) -> Run:
     return run_pytest(make_project(tmp_path), *options, *files)
 
 
-def run_django_runner(tmp_path: Path) -> Run:
-    command = [sys.executable, "manage.py", "test", "tests.check_testcase", "--noinput", "-v", "2"]
+def run_django_runner(tmp_path: Path, options: tuple[str, ...] = ()) -> Run:
+    command = [sys.executable, "manage.py", "test", "tests.check_testcase", "--noinput", "-v", "2", *options]
     project = make_project(tmp_path)
     done = subprocess.run(command, cwd=project, env=project_env(), capture_output=True, text=True, timeout=TIMEOUT)
     return Run(done.returncode, done.stdout + done.stderr, {})
 
 
-def run_control(tmp_path: Path) -> Run:
-    """The strict-mode suite of the project without the plugin line."""
-    return run_pytest(make_project(tmp_path, conftest="# no plugin line\n"), *STRICT, SYNC, MARKED, MODULE_LOOP)
+def run_control(tmp_path: Path, control: str) -> Run:
+    """A set-up's options and files, without the plugin line."""
+    options, files = CONTROLS[control]
+    # Only outcomes count: one line per failure, not tracebacks that cost as much as the tests.
+    return run_pytest(make_project(tmp_path, conftest="# no plugin line\n"), "--tb=line", *options, *files)
 
 
 def run_readme_line(tmp_path: Path) -> Run:
@@ -241,8 +303,9 @@ def run_readme_line(tmp_path: Path) -> Run:
 
 JOBS: dict[str, Callable[[Path], Run]] = {
     **{setup: functools.partial(run_setup, setup=setup) for setup in SETUPS},
+    **{control: functools.partial(run_control, control=control) for control in CONTROLS},
     "django-runner": run_django_runner,
-    "control": run_control,
+    "django-parallel": functools.partial(run_django_runner, options=("--parallel", "2")),
     "readme-line": run_readme_line,
 }
 PARALLEL = 2
@@ -255,10 +318,11 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     for item in request.session.items:
         if getattr(item, "module", None) is not request.module:
             continue
-        callspec = getattr(item, "callspec", None)
-        job = callspec.params["setup"] if callspec is not None else JOB_OF_TEST.get(getattr(item, "originalname", ""))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        job = next(iter(params.values()), None) if params else JOB_OF_TEST.get(getattr(item, "originalname", ""))
         if job is not None and job not in wanted:
             wanted.append(job)
+    wanted.sort(key=lambda job: "xdist" not in job)  # the longest runs (three processes each) first
     pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="asyncproject")
     futures = {job: pool.submit(JOBS[job], tmp_path_factory.mktemp(job)) for job in wanted}
     yield futures
@@ -276,8 +340,9 @@ def test_async_tests_are_rolled_back_in_every_setup(runs: dict[str, Future[Run]]
     assert passed(run) == sum(TESTS_PER_FILE[f] for f in files) - must_fail
 
 
-def test_django_test_runner_runs_testcase_and_transactiontestcase(runs: dict[str, Future[Run]]) -> None:
-    run = runs["django-runner"].result()
+@pytest.mark.parametrize("job", ["django-runner", "django-parallel"])
+def test_django_test_runner_runs_testcase_and_transactiontestcase(runs: dict[str, Future[Run]], job: str) -> None:
+    run = runs[job].result()
 
     tests = TESTS_PER_FILE[TESTCASE]
     assert run.returncode == 0, run.output
@@ -285,15 +350,22 @@ def test_django_test_runner_runs_testcase_and_transactiontestcase(runs: dict[str
     ok = re.findall(r"^test_\w+ \(tests\.check_testcase\.\w+\.test_\w+\)(?s:.*?) \.\.\. ok$", run.output, re.MULTILINE)
     assert len(ok) == tests, run.output
     assert re.search(r"^OK$", run.output, re.MULTILINE), run.output
+    clones = run.output.count("Cloning test database for alias 'default'")
+    assert clones == (2 if job == "django-parallel" else 0), run.output
 
 
-def test_without_the_plugin_line_the_leak_probes_fail(runs: dict[str, Future[Run]]) -> None:
-    """The control: the strict-mode suite without the plugin leaks, so the probes can fail."""
-    run = runs["control"].result()
+@pytest.mark.parametrize("control", CONTROLS)
+def test_without_the_plugin_line_every_file_at_stake_fails(runs: dict[str, Future[Run]], control: str) -> None:
+    """The controls: without the plugin, rows leak (a probe fails) and each file where isolation is at stake fails."""
+    _, files = CONTROLS[control]
 
-    failed_probes = [key for key, (outcome, _) in run.cases.items() if "test_probe_" in key and outcome != "passed"]
+    run = runs[control].result()
+
+    failed = {key for key, (outcome, _) in run.cases.items() if outcome != "passed"}
+    failed_files = {module_of(key) for key in failed if not key.split("::")[-1].startswith("test_must_fail_")}
     assert run.returncode == 1, run.tail()
-    assert failed_probes, f"no leak probe failed without the plugin:\n{run.tail()}"
+    assert any("test_probe_" in key for key in failed), f"no leak probe failed without the plugin:\n{run.tail()}"
+    assert set(files) - NOTHING_AT_STAKE <= failed_files, f"passed without the plugin:\n{run.tail()}"
 
 
 def test_the_readme_plugin_line_fails_in_a_copy_of_the_package(runs: dict[str, Future[Run]]) -> None:
@@ -305,8 +377,6 @@ def test_the_readme_plugin_line_fails_in_a_copy_of_the_package(runs: dict[str, F
 
 
 JOB_OF_TEST = {
-    test_django_test_runner_runs_testcase_and_transactiontestcase.__name__: "django-runner",
-    test_without_the_plugin_line_the_leak_probes_fail.__name__: "control",
     test_the_readme_plugin_line_fails_in_a_copy_of_the_package.__name__: "readme-line",
 }
 

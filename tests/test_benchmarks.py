@@ -51,7 +51,7 @@ def test_every_variant_target_and_bound_is_printed(tiny_run: tuple[subprocess.Co
     variants = payload["backends"][0]["variants"]
     for model in ("User", "Friend"):
         rows = variants[model]
-        assert len(rows) == 14
+        assert len(rows) == 15
         for key, row in rows.items():
             assert row["label"] in text, key
             assert len(row["samples_us_per_object"]) == 1

@@ -4,8 +4,10 @@ Hypothesis picks declarations (Sequence, Faker, LazyFunction, LazyAttribute, Sel
 SubFactory, Trait, Maybe, RelatedFactory, post_generation) and call arguments (including
 ``__`` overrides); the same definitions are turned into an async factory tree and a sync
 one, both run with the same Faker seed and fresh sequences, and their results are compared.
-Simple factory trees, which the async side makes from a plan (``builder.Plan``), get their own
-test, in batches and with ``bulk_create_batch``.
+Batches are compared three ways: ``create_batch`` (in bulk where nothing observable differs), the
+same with ``Meta.bulk_batches = False`` (one save per object) and factory_boy's. Simple factory
+trees, which the async side makes from a plan (``plans.Plan``), get their own test, in batches
+and with ``bulk_create_batch``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.factory import AsyncFactory
-from app.factory.builder import simple_plan
+from app.factory.plans import simple_plan
 from tests.testapp.models import Address, Company, Person
 
 NAME = {
@@ -43,33 +45,34 @@ COUNTRY = {
 }
 
 
-def company_factory(base: type[Any]) -> type[Any]:
+def company_factory(base: type[Any], database: str = "default") -> type[Any]:
     """A simple Company factory on ``base`` (AsyncFactory or DjangoModelFactory)."""
     return type(
         "CompanyF",
         (base,),
         {
-            "Meta": type("Meta", (), {"model": Company}),
+            "Meta": type("Meta", (), {"model": Company, "database": database}),
             "name": factory.Sequence(lambda n: f"company {n}"),
             "country": factory.Faker("country_code"),
         },
     )
 
 
-def make_factories(base: type[Any], choice: dict[str, Any]) -> type[Any]:
-    """Build a Person factory tree on ``base`` (AsyncFactory or DjangoModelFactory)."""
+def make_factories(base: type[Any], choice: dict[str, Any], database: str = "default", **meta: Any) -> type[Any]:
+    """Build a Person factory tree on ``base`` (AsyncFactory or DjangoModelFactory) writing to ``database``;
+    ``meta``: more Meta options of the Person factory."""
 
-    company = company_factory(base)
+    company = company_factory(base, database)
     address = type(
         "AddressF",
         (base,),
         {
-            "Meta": type("Meta", (), {"model": Address}),
+            "Meta": type("Meta", (), {"model": Address, "database": database}),
             "city": factory.Faker("city"),
         },
     )
     attrs: dict[str, Any] = {
-        "Meta": type("Meta", (), {"model": Person, "skip_postgeneration_save": True}),
+        "Meta": type("Meta", (), {"model": Person, "database": database, "skip_postgeneration_save": True, **meta}),
         "Params": type("Params", (), {"vip": factory.Trait(rank=100), "lucky": False}),
         "name": NAME[choice["name"]](),
         "email": EMAIL[choice["email"]](),
@@ -166,6 +169,28 @@ def test_async_and_sync_factories_agree(call: tuple[dict[str, Any], dict[str, An
 
     assert async_side == sync_side
     assert async_side[2] == [create]
+
+
+@pytest.mark.django_db
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(call=calls(), size=st.integers(2, 6))
+def test_create_batch_agrees_with_factory_boy_in_bulk_and_one_by_one(
+    call: tuple[dict[str, Any], dict[str, Any], int], size: int
+) -> None:
+    # create_batch inserts in bulk where nothing observable differs (sizes from BULK_BATCH_MIN_SIZE, no
+    # post-generation); Meta.bulk_batches = False saves one object at a time: both make factory_boy's objects.
+    choice, kwargs, seed = call
+    kwargs.pop("company__name", None)  # Company names are unique: one per batch
+    bulk = make_factories(AsyncFactory, choice)
+    one_by_one = make_factories(AsyncFactory, choice, bulk_batches=False)
+    sync_factory = make_factories(DjangoModelFactory, choice)
+
+    bulk_side = run_rolled_back(lambda: async_to_sync(bulk.create_batch)(size, **kwargs), seed)
+    one_by_one_side = run_rolled_back(lambda: async_to_sync(one_by_one.create_batch)(size, **kwargs), seed)
+    sync_side = run_rolled_back(lambda: sync_factory.create_batch(size, **kwargs), seed)
+
+    assert bulk_side == one_by_one_side == sync_side
+    assert bulk_side[2] == [True] * size
 
 
 # --- simple factories: made from a plan, without factory_boy's per-object machinery -----------------

@@ -1,4 +1,4 @@
-"""Simple factories, made from a plan (``app.factory.builder.Plan``) instead of factory_boy's
+"""Simple factories, made from a plan (``app.factory.plans.Plan``) instead of factory_boy's
 per-object machinery: whatever the builder does that users see, a plan does too.
 
 ``tests/test_differential.py`` compares the values and rows with plain factory_boy; these tests
@@ -18,8 +18,8 @@ import pytest
 from django.db.models.signals import post_save
 
 from app.factory import AsyncFactory, mute_signals
-from app.factory.builder import simple_plan
 from app.factory.errors import IteratorExhaustedError
+from app.factory.plans import simple_plan
 from tests.rows import empty
 from tests.testapp.models import Company, Person
 

@@ -415,6 +415,37 @@ def test_an_unreachable_database_is_one_line_without_the_password() -> None:
     assert "Traceback" not in done.stderr
 
 
+def seed_process(database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", "seed", "app.factories.UserFactory", "10"],
+        cwd=ROOT,
+        env=project_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_password_made_of_digits_masks_itself_not_the_host() -> None:
+    done = seed_process("postgres://seeder:0@127.0.0.1:1/nowhere")
+
+    assert done.returncode == 1
+    assert "on 127.0.0.1:1: " in done.stderr and 'server at "127.0.0.1", port 1 failed' in done.stderr
+    assert "***" not in done.stderr  # the password 0 stands alone nowhere in the message
+
+
+@pytest.mark.parametrize("url", ["postgres://seeder:se/cret@127.0.0.1:1/x", "mysql://root:se#cret@127.0.0.1:1/x"])
+def test_a_malformed_database_url_is_one_line_without_the_password(url: str) -> None:
+    done = seed_process(url)
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        "manage.py: error: DATABASE_URL is malformed: percent-encode / @ # ? % and spaces in its user and "
+        "password (%2F %40 %23 %3F %25 %20).\n"
+    )
+    assert "cret" not in done.stdout + done.stderr
+
+
 # Python code that restores the default SIGINT handler (a test runner started in the background
 # inherits SIGINT ignored), then runs manage.py.
 WITH_SIGINT = "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); " + (

@@ -212,7 +212,7 @@ def test_the_probe_says_when_the_tests_cannot_create_their_database(user_who_can
     [
         ("postgres://postgres:Zq9%ZZsecret@127.0.0.1:1/x", "cannot connect to the server at 127.0.0.1:1 as 'postgres'"),
         ("mysql://root:Zq9%ZZsecret@127.0.0.1:1/x", "cannot connect to the server at 127.0.0.1:1 as 'root'"),
-        ("mysql://root:se/cret@127.0.0.1:3306/x", "cannot parse the URL: percent-encode"),
+        ("mysql://root:se/cret@127.0.0.1:3306/x", "cannot parse the URL: DATABASE_URL is malformed: percent-encode"),
     ],
 )
 def test_the_probe_says_why_a_server_cannot_be_used_without_the_password(url: str, why: str):

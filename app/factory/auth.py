@@ -13,8 +13,8 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, Vali
 from factory import declarations, enums
 from factory.django import Password
 
-from .builder import DeferredModel, DeferredModelOptions
 from .errors import UniqueUsernameError
+from .options import DeferredModel, DeferredModelOptions
 from .validation import CleanModelFactory
 
 if TYPE_CHECKING:

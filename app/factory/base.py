@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -11,14 +12,23 @@ from factory import enums, errors
 from factory.base import StubObject
 from factory.django import DjangoModelFactory
 
-from .bridge import Call, in_sync_code_of_a_call
-from .builder import MAKE_OBJECT, build, call_plan, remember_params
-from .bulk import bulk_generate
+from .builder import build, remember_params
+from .bulk import bulk_generate, one_by_one
+from .calls import in_sync_code_of_a_call
+from .engines import engine_for
 from .errors import AbstractFactoryError, SyncCallError, UnknownFieldError
+from .options import AsyncFactoryOptions
+from .plans import MAKE_OBJECT, call_plan
 from .transactions import run_in_transaction
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_logger = logging.getLogger(__name__.rpartition(".")[0])  # app.factory, or where the package was copied
+
+#: The smallest create_batch that may insert in bulk: below it, the savepoint a bulk insert takes
+#: (to tell which object fails, if one does) costs what it saves.
+BULK_BATCH_MIN_SIZE = 4
 
 
 class AsyncFactory(DjangoModelFactory[T], Generic[T]):
@@ -31,6 +41,9 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
 
     class Meta:
         abstract = True
+
+    # factory_boy takes a factory's options class from its bases: this applies to subclasses.
+    _options_class = AsyncFactoryOptions
 
     if TYPE_CHECKING:
         # `XFactory(**kwargs)` goes through factory_boy's metaclass to create/build (a
@@ -52,6 +65,13 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
         A simple factory (``builder.Plan``) called with plain values skips factory_boy's
         per-object machinery; its objects are the same.
         """
+        if strategy == enums.CREATE_STRATEGY and size >= BULK_BATCH_MIN_SIZE:
+            reason = one_by_one(cls, params)
+            if _logger.isEnabledFor(logging.DEBUG):
+                path = "bulk_create, parents first" if reason is None else f"one save per object: {reason}"
+                _logger.debug("%s.create_batch(%d): %s", cls.__name__, size, path)
+            if reason is None:
+                return bulk_generate(cls, size, params)
         simple = None
         if strategy in MAKE_OBJECT and getattr(cls._generate, "__func__", None) is _GENERATE:
             simple = call_plan(cls, params)
@@ -81,7 +101,7 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     ) -> Coroutine[Any, Any, R]:
         if in_sync_code_of_a_call():
             raise SyncCallError(cls.__name__, method)
-        call = Call(cls, method)
+        call = engine_for(cls, extras).call(cls, method)
         if writes:
             run = call.run(lambda: run_in_transaction(call, cls, extras, work, one_object=one_object))
         else:

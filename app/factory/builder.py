@@ -1,33 +1,25 @@
-"""factory_boy's internals, in one place: the builder that awaits async declarations and hooks,
-plans for simple factories, the bulk builder, and options for a ``Meta.model`` resolved at each use.
+"""factory_boy's builder, awaiting async declarations and hooks, and the bulk builder.
 
-This is the only module that touches private factory_boy details: ``StepBuilder``,
-``BuildStep``, ``Resolver`` and its name-mangled ``__values`` and ``__step``, ``parse_declarations``,
-``DeclarationSet``, the declarations' ``evaluate``/``evaluate_pre``/``unroll_context`` and
-``_defaults``, ``FactoryOptions.instantiate``/``prepare_arguments`` and the options hooks
-``get_model_class``, ``contribute_to_class`` and ``_get_counter_reference``. It was checked against
-factory_boy 3.3.x (``requirements.txt`` pins ``factory_boy>=3.3.3,<3.4``).
+It subclasses factory_boy's private builder: ``StepBuilder``, ``BuildStep``, ``Resolver`` and its
+name-mangled ``__values``, ``__step``, ``__pending`` and ``__declarations``, ``parse_declarations``,
+``DeclarationSet``, the declarations' ``evaluate_post`` and ``FactoryOptions.prepare_arguments``.
+With ``graph``, ``plans`` and ``options`` (the other modules that read factory_boy's internals), it
+was checked against factory_boy 3.3.x (``requirements.txt`` pins ``factory_boy>=3.3.3,<3.4``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple, Protocol
-from weakref import WeakKeyDictionary
+from typing import Any, Protocol
 
-from django.db.models import Model
-from factory import base as factory_base
 from factory import builder, declarations, enums
-from factory import django as factory_django
 from factory.base import FactoryOptions
-from factory.faker import Faker
-from factory.fuzzy import BaseFuzzyAttribute
 
-from .bridge import check_cancelled, current_call, resolve
+from .calls import check_cancelled, current_call, in_event_loop_code, resolve
 from .errors import FactoryCycleError, IteratorExhaustedError, LateAttributeError
-from .orm import unsaved_files
+from .graph import adjusts_kwargs, after_postgeneration_is_noop, plain_arguments
+from .orm import own_unsaved_files
 
 
 class AsyncResolver(builder.Resolver):
@@ -38,9 +30,9 @@ class AsyncResolver(builder.Resolver):
         if name in values:
             return values[name]
         factory_meta = self._Resolver__step.builder.factory_meta
-        if asyncio._get_running_loop() is not None:  # in asyncio.events.__all__: no exception when none
-            # An async LazyAttribute runs on the event loop, where the sync ORM and the builder
-            # cannot run: it can only read what is already computed.
+        if in_event_loop_code():
+            # An async LazyAttribute runs on the event loop, where the call's sync work cannot run:
+            # it can only read what is already computed.
             raise LateAttributeError(factory_meta.factory.__name__, name)
         try:
             value = resolve(super().__getattr__(name))
@@ -51,7 +43,7 @@ class AsyncResolver(builder.Resolver):
             _path(exc).append((factory_meta.factory.__name__, name))
             raise
         except Exception as exc:
-            _note(exc, factory_meta, f"computed {name!r}")
+            note(exc, factory_meta, f"computed {name!r}")
             raise
         # Cache the awaited result where Resolver caches values, so that declarations reading
         # this one see the result, and a coroutine is awaited once.
@@ -61,7 +53,7 @@ class AsyncResolver(builder.Resolver):
 
 class AsyncBuildStep(builder.BuildStep):
     def resolve(self, declarations: builder.DeclarationSet) -> None:
-        self.stub = AsyncResolver(declarations=declarations, step=self, sequence=self.sequence)
+        self.stub = self.builder.resolver_class(declarations=declarations, step=self, sequence=self.sequence)
         for field_name in declarations:
             self.attributes[field_name] = getattr(self.stub, field_name)
 
@@ -72,6 +64,9 @@ class AsyncStepBuilder(builder.StepBuilder):
     ``build`` is factory_boy 3.3.3's ``StepBuilder.build`` in three parts (``resolve_step``,
     ``instantiate``, ``PostGenerationSteps``), each user result passed through ``resolve``.
     """
+
+    resolver_class: type[AsyncResolver] = AsyncResolver
+    step_class: type[AsyncBuildStep] = AsyncBuildStep
 
     def build(self, parent_step: builder.BuildStep | None = None, force_sequence: int | None = None) -> Any:
         check_cancelled()  # an object boundary
@@ -120,60 +115,43 @@ class AsyncStepBuilder(builder.StepBuilder):
             sequence = self.force_init_sequence
         else:
             sequence = self.factory_meta.next_sequence()
-        step = AsyncBuildStep(builder=self, sequence=sequence, parent_step=parent_step)
+        step = self.step_class(builder=self, sequence=sequence, parent_step=parent_step)
         step.resolve(pre)
         meta = self.factory_meta
-        if _plain_arguments(meta):
+        if plain_arguments(meta):
             # What prepare_arguments gives when nothing is excluded, renamed, inlined or adjusted.
             return step, post, (), {k: v for k, v in step.attributes.items() if v is not declarations.SKIP}
-        args, kwargs = meta.prepare_arguments(step.attributes)
+        args, kwargs = self.prepare_arguments(step.attributes)
         return step, post, args, kwargs
+
+    def prepare_arguments(self, attributes: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The model's arguments: ``Meta.exclude``, ``rename``, ``inline_args`` and ``_adjust_kwargs`` applied."""
+        return self.factory_meta.prepare_arguments(attributes)  # type: ignore[no-any-return]
 
     def instantiate(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``_build``, ``_create`` or a StubObject, as the strategy says (awaited if async)."""
-        return _instantiated(self.factory_meta, self.strategy, kwargs, self.make, step, args, kwargs)
+        return instantiated(self.factory_meta, self.strategy, kwargs, self.make, step, args, kwargs)
 
     def make(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The object for these arguments."""
         return resolve(self.factory_meta.instantiate(step=step, args=args, kwargs=kwargs))
 
 
-def _instantiated(
-    factory_meta: Any, strategy: str, kwargs: dict[str, Any], make: Callable[..., Any], *args: Any
-) -> Any:
-    """``make(*args)``: the object made from ``kwargs``, its errors noted, its files tracked."""
+def instantiated(factory_meta: Any, strategy: str, kwargs: dict[str, Any], make: Callable[..., Any], *args: Any) -> Any:
+    """``make(*args)``: the object made from ``kwargs``, its errors noted, the files its save writes tracked."""
+    if strategy == enums.CREATE_STRATEGY:
+        files = own_unsaved_files(factory_meta.get_model_class(), kwargs)
+        call = current_call() if files else None
+        if call is not None:
+            # Each names the file the save writes, if it does: deleted if the call rolls back.
+            call.files.extend(files)
     try:
-        instance = make(*args)
+        return make(*args)
     except StopIteration as exc:
         raise IteratorExhaustedError(factory_meta.factory.__name__, f"_{strategy}") from exc
     except Exception as exc:
-        _note(exc, factory_meta, f"made its {strategy} object")
+        note(exc, factory_meta, f"made its {strategy} object")
         raise
-    if strategy == enums.CREATE_STRATEGY and isinstance(instance, Model):
-        files = unsaved_files(type(instance), kwargs)
-        call = current_call() if files else None
-        if call is not None:
-            # Written to storage by the save: deleted again if the call rolls back.
-            call.files.extend((instance, name) for name in files)
-    return instance
-
-
-def _plain_arguments(meta: Any) -> bool:
-    """Whether ``meta.prepare_arguments`` only drops SKIP values (no exclude, Params, rename, inline_args, hook)."""
-    plain = _plain_meta.get(meta)
-    if plain is None:
-        plain = _plain_meta[meta] = (
-            not meta.exclude
-            and not meta.parameters
-            and not meta.rename
-            and not meta.inline_args
-            and getattr(meta.factory._adjust_kwargs, "__func__", None) is _BASE_ADJUST_KWARGS
-        )
-    return plain
-
-
-_plain_meta: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
-_BASE_ADJUST_KWARGS = vars(factory_base.BaseFactory)["_adjust_kwargs"].__func__
 
 
 #: Distinct extras whose parsed declarations one call keeps (a RelatedFactory passes a new
@@ -227,7 +205,7 @@ class PostGenerationSteps:
             _path(exc).append((step.builder.factory_meta.factory.__name__, name))
             raise
         except Exception as exc:
-            _note(exc, step.builder.factory_meta, f"ran its {name!r} post-generation declaration")
+            note(exc, step.builder.factory_meta, f"ran its {name!r} post-generation declaration")
             raise
 
     def finish(self) -> None:
@@ -246,7 +224,7 @@ class PostGenerationSteps:
         )
 
 
-def _note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
+def note(exc: BaseException, factory_meta: FactoryOptions, what: str) -> None:
     """Say on ``exc`` which factory was at work, once per factory, innermost first."""
     factory: Any = factory_meta.factory
     if isinstance(exc, RecursionError):
@@ -297,333 +275,6 @@ def _cycle(path: list[tuple[str, str]], start: str) -> list[tuple[str, str]] | N
     return None
 
 
-# --- what a call of a factory can make ------------------------------------------------------------
-
-# Declarations that compute a value and make no row (unless user code in them writes).
-_VALUE_DECLARATIONS = (
-    declarations.Sequence,
-    declarations.LazyFunction,
-    declarations.LazyAttribute,
-    declarations.SelfAttribute,
-    declarations.Iterator,
-    declarations.Transformer,
-    Faker,
-    BaseFuzzyAttribute,
-)
-
-
-class FactoryGraph(NamedTuple):
-    """The factories a call of one factory can use, and whether it only computes values."""
-
-    factories: tuple[type[Any], ...]  # the factory itself first, then SubFactory/RelatedFactory targets
-    plain_values: bool  # no post-generation, no parameters, only value declarations
-
-
-_graphs: WeakKeyDictionary[type[Any], FactoryGraph] = WeakKeyDictionary()
-
-
-def factory_graph(factory_class: type[Any]) -> FactoryGraph:
-    """The factories reachable from ``factory_class``'s declarations, traits and Maybe branches."""
-    graph = _graphs.get(factory_class)
-    if graph is None:
-        meta = factory_class._meta
-        seen: dict[type[Any], None] = {}
-        complete = _walk(factory_class, seen)
-        plain = (
-            not meta.post_declarations.declarations
-            and not meta.parameters
-            and all(
-                isinstance(value, _VALUE_DECLARATIONS) or not enums.get_builder_phase(value)
-                for value in meta.pre_declarations.declarations.values()
-            )
-        )
-        graph = FactoryGraph(tuple(seen), plain)
-        if complete:  # else a SubFactory path did not resolve: the build reports it, naming the factory
-            _graphs[factory_class] = graph
-    return graph
-
-
-def factories_of_values(values: Iterable[Any]) -> list[type[Any]]:
-    """The factories reachable from declarations passed as call arguments."""
-    seen: dict[type[Any], None] = {}
-    for value in values:
-        _walk_value(value, seen)
-    return list(seen)
-
-
-def _walk(factory_class: type[Any], seen: dict[type[Any], None]) -> bool:
-    """Add the factories reachable from ``factory_class`` to ``seen``; False if a path did not resolve."""
-    if factory_class in seen or not hasattr(factory_class, "_meta"):
-        return True
-    seen[factory_class] = None
-    meta = factory_class._meta
-    complete = True
-    for declaration_set in (meta.pre_declarations, meta.post_declarations):
-        for value in declaration_set.declarations.values():
-            complete &= _walk_value(value, seen)
-        for context in declaration_set.contexts.values():
-            for value in context.values():
-                complete &= _walk_value(value, seen)
-    return complete
-
-
-def _walk_value(value: Any, seen: dict[type[Any], None]) -> bool:
-    if isinstance(value, (declarations.SubFactory, declarations.RelatedFactory)):
-        try:
-            target = value.get_factory()
-        except (ImportError, AttributeError):
-            return False
-        return _walk(target, seen)
-    if isinstance(value, declarations.Maybe):
-        return _walk_value(value.yes, seen) & _walk_value(value.no, seen)
-    return True
-
-
-# --- plans: simple factories made without a Resolver per object --------------------------------
-
-_CONSTANT, _SEQUENCE, _EVALUATE, _FAKER, _SUBFACTORY = range(5)
-
-#: Declarations a plan evaluates itself, with the ``evaluate`` each must keep (one that reads
-#: neither the resolver nor the step): a subclass overriding it goes through the builder.
-_EVALUATED: dict[type[Any], Callable[..., Any]] = {
-    declarations.LazyFunction: declarations.LazyFunction.evaluate,
-    declarations.Iterator: declarations.Iterator.evaluate,
-    Faker: Faker.evaluate,
-    BaseFuzzyAttribute: BaseFuzzyAttribute.evaluate,
-}
-
-
-class _FakerValue:
-    """What ``Faker.evaluate`` gives for one ``factory.Faker`` declaration (factory_boy 3.3.x).
-
-    ``evaluate`` is ``_get_faker(locale).format(provider, **extra)``. The proxy that ``_get_faker``
-    returns forwards ``format`` to its one generator through ``__getattr__``, at a cost per object
-    close to the rest of a plan's work: the bound ``format`` is kept per proxy. ``_get_faker`` is
-    still asked each time (``override_default_locale`` changes its answer), and so is the generator
-    for the provider (``add_provider`` may replace it).
-    """
-
-    __slots__ = ("bound", "extra", "get_faker", "locale", "provider")
-
-    def __init__(self, declaration: Faker) -> None:
-        self.extra = dict(declaration._defaults)
-        self.locale = self.extra.pop("locale")
-        self.provider: str = declaration.provider
-        self.get_faker = declaration._get_faker
-        self.bound: tuple[Any, Callable[..., Any]] | None = None  # (proxy, proxy.format), set together
-
-    def __call__(self) -> Any:
-        proxy = self.get_faker(self.locale)
-        bound = self.bound
-        if bound is None or bound[0] is not proxy:
-            bound = self.bound = (proxy, proxy.format)
-        return bound[1](self.provider, **self.extra)
-
-
-class Plan:
-    """How to make the objects of a simple factory, worked out once from its declarations.
-
-    A simple factory declares only values, ``Sequence``, ``LazyFunction``, ``Iterator``,
-    ``Faker``, fuzzy attributes and ``SubFactory`` to simple factories with nothing passed down;
-    it has no ``Params``, ``exclude``, ``rename``, ``inline_args``, ``django_get_or_create`` or
-    post-generation, and factory_boy's own ``_adjust_kwargs`` and ``_after_postgeneration``.
-    ``make`` gives what ``AsyncStepBuilder.build`` gives (the same values, sequence numbers,
-    order of evaluation, errors and notes; ``_build``/``_create`` called as overridden) without
-    a DeclarationSet, BuildStep and Resolver per object.
-    """
-
-    __slots__ = ("factory_meta", "steps")
-
-    def __init__(self, factory_meta: Any, steps: list[tuple[str, int, Any]]) -> None:
-        self.factory_meta = factory_meta
-        self.steps = steps
-
-    def with_values(self, values: dict[str, Any]) -> Plan | None:
-        """This plan with call arguments that are plain values (``name="x"``), or None if any is not."""
-        if not values:
-            return self
-        steps = {name: (name, kind, value) for name, kind, value in self.steps}
-        for name, value in values.items():
-            if enums.SPLITTER in name or enums.get_builder_phase(value) is not None:
-                return None  # a declaration, or a value for a sub-factory: the builder parses it
-            steps[name] = (name, _CONSTANT, value)
-        return Plan(self.factory_meta, list(steps.values()))
-
-    def make(self, strategy: str, make_object: Callable[[FactoryOptions, dict[str, Any]], Any]) -> Any:
-        """One object: its values in declaration order, then ``make_object(factory_meta, kwargs)``."""
-        check_cancelled()  # an object boundary
-        meta = self.factory_meta
-        sequence = meta.next_sequence()
-        kwargs: dict[str, Any] = {}
-        for name, kind, value in self.steps:
-            if kind == _CONSTANT:
-                if value is not declarations.SKIP:
-                    kwargs[name] = value
-                continue
-            try:
-                if kind == _SEQUENCE:
-                    result = value(sequence)
-                elif kind == _FAKER:
-                    result = value()
-                elif kind == _EVALUATE:
-                    evaluate, defaults = value
-                    # What evaluate_pre gives without call-time context: the declared context,
-                    # copied (Faker pops from it), which holds no declaration to unroll.
-                    result = evaluate(None, None, dict(defaults))
-                else:
-                    result = value.make(strategy, make_object)
-                result = resolve(result)
-            except StopIteration as exc:
-                raise IteratorExhaustedError(meta.factory.__name__, name) from exc
-            except Exception as exc:
-                _note(exc, meta, f"computed {name!r}")
-                raise
-            if result is not declarations.SKIP:
-                kwargs[name] = result
-        return _instantiated(meta, strategy, kwargs, make_object, meta, kwargs)
-
-
-def _build_object(factory_meta: Any, kwargs: dict[str, Any]) -> Any:
-    return resolve(factory_meta.factory._build(factory_meta.get_model_class(), **kwargs))
-
-
-def _create_object(factory_meta: Any, kwargs: dict[str, Any]) -> Any:
-    return resolve(factory_meta.factory._create(factory_meta.get_model_class(), **kwargs))
-
-
-#: What ``FactoryOptions.instantiate`` does for each strategy a plan makes objects for.
-MAKE_OBJECT: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
-    enums.BUILD_STRATEGY: _build_object,
-    enums.CREATE_STRATEGY: _create_object,
-}
-
-
-def simple_plan(factory_class: type[Any]) -> Plan | None:
-    """The plan of ``factory_class``, or None if it is not simple (see ``Plan``)."""
-    try:
-        return _plans[factory_class]
-    except KeyError:
-        made = _plans[factory_class] = _compile(factory_class, ())
-        return made
-
-
-_plans: WeakKeyDictionary[type[Any], Plan | None] = WeakKeyDictionary()
-
-
-def call_plan(factory_class: type[Any], params: dict[str, Any]) -> Plan | None:
-    """The plan of a call of ``factory_class`` with ``params``, or None if the builder must make it."""
-    plan = simple_plan(factory_class)
-    return None if plan is None else plan.with_values(params)
-
-
-def _compile(factory_class: type[Any], outer: tuple[type[Any], ...]) -> Plan | None:
-    if factory_class in outer or not issubclass(factory_class, factory_django.DjangoModelFactory):
-        return None  # a SubFactory cycle (the builder reports it), or not a Django model factory
-    meta: Any = factory_class._meta
-    if (
-        meta.abstract
-        or meta.django_get_or_create
-        or meta.post_declarations.declarations
-        or not _plain_arguments(meta)
-        or not after_postgeneration_is_noop(factory_class)
-    ):
-        return None
-    if type(meta).instantiate is not factory_base.FactoryOptions.instantiate:
-        return None
-    model = meta.get_model_class()
-    if not (isinstance(model, type) and issubclass(model, Model)):
-        return None
-    steps: list[tuple[str, int, Any]] = []
-    pre = meta.pre_declarations
-    for name, value in pre.declarations.items():
-        if pre.contexts[name]:
-            return None  # e.g. ``user__name = "x"`` in the class
-        step = _step(factory_class, name, value, outer)
-        if step is None:
-            return None
-        steps.append(step)
-    return Plan(meta, steps)
-
-
-def _step(factory_class: type[Any], name: str, value: Any, outer: tuple[type[Any], ...]) -> tuple[str, int, Any] | None:
-    kind = type(value)
-    if enums.get_builder_phase(value) is None:
-        return name, _CONSTANT, value
-    if not _evaluates_as_declared(value):
-        return None
-    defaults: dict[str, Any] = value._defaults
-    if isinstance(value, declarations.Sequence) and kind.evaluate is declarations.Sequence.evaluate:
-        return name, _SEQUENCE, value.function
-    for base, evaluate in _EVALUATED.items():
-        if issubclass(kind, base) and kind.evaluate is evaluate:
-            if any(enums.get_builder_phase(v) is not None for v in defaults.values()):
-                return None  # unrolled through a DictFactory by the builder
-            if base is Faker:
-                return name, _FAKER, _FakerValue(value)
-            return name, _EVALUATE, (value.evaluate, defaults)
-    if kind is declarations.SubFactory and not defaults:
-        try:
-            target = value.get_factory()
-        except (ImportError, AttributeError):
-            return None  # the builder reports it, naming the factory
-        child = _compile(target, (*outer, factory_class))
-        return None if child is None else (name, _SUBFACTORY, child)
-    return None
-
-
-def _evaluates_as_declared(value: Any) -> bool:
-    """Whether ``value.evaluate_pre`` is factory_boy's: unroll the declared context, then ``evaluate``."""
-    kind = type(value)
-    return (
-        kind.evaluate_pre is declarations.BaseDeclaration.evaluate_pre
-        and kind.unroll_context is declarations.BaseDeclaration.unroll_context
-    )
-
-
-# --- a Meta.model resolved at each use ---------------------------------------------------------
-
-
-class DeferredModel:
-    """A ``Meta.model`` stand-in for a model known only at use, e.g. ``get_user_model()``."""
-
-    def __init__(self, label: str, resolve: Callable[[Any], Any]) -> None:
-        self.label = label
-        self.resolve = resolve  # called with the factory class; returns the model class
-
-    def __repr__(self) -> str:
-        return self.label
-
-
-class DeferredModelOptions(factory_django.DjangoOptions):
-    """DjangoOptions whose ``Meta.model`` may be a DeferredModel, resolved at each use.
-
-    factory_boy resolves ``Meta.model`` (``get_model_class``) while the class is defined; then
-    this returns the DeferredModel itself, and every later call returns what it resolves to.
-    """
-
-    _defined = False
-
-    def contribute_to_class(self, *args: Any, **kwargs: Any) -> None:
-        super().contribute_to_class(*args, **kwargs)
-        self._defined = True
-
-    def get_model_class(self) -> Any:
-        if not isinstance(self.model, DeferredModel):
-            return super().get_model_class()
-        return self.model.resolve(self.factory) if self._defined else self.model
-
-    def _get_counter_reference(self) -> Any:
-        # The model is unknown until used: share the parent's sequence only if both defer it.
-        base: Any = self.base_factory
-        deferred = isinstance(self.model, DeferredModel)
-        base_deferred = base is not None and isinstance(base._meta.model, DeferredModel)
-        if deferred and base_deferred:
-            return base._meta.counter_reference
-        if deferred or base_deferred:
-            return self
-        return super()._get_counter_reference()
-
-
 # --- bulk_create_batch --------------------------------------------------------------------------
 # The classes below serve app/factory/bulk.py: BulkStepBuilder reuses AsyncStepBuilder's
 # resolve_step and PostGenerationSteps, with a collector in place of instantiate.
@@ -641,6 +292,42 @@ class BulkCollector(Protocol):
     def defer(self, postgen: PostGenerationSteps) -> None:
         """Keep an object's post-generation to run once the object is in the database."""
 
+    def reading(self, values: Iterable[Any]) -> None:
+        """Code of the user's is about to read ``values``: insert them first if they are queued."""
+
+
+class BulkResolver(AsyncResolver):
+    """An AsyncResolver whose declarations see their sub-factories' objects saved, as with ``create``.
+
+    A declaration that reads into another's value (``SelfAttribute("company.id")``, ``LazyAttribute(
+    lambda o: o.company.pk)``) gets it after the collector has inserted it, if it was a queued
+    object; a ``SelfAttribute`` that passes the object on as it is (``SelfAttribute("..author")``)
+    leaves it queued.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        readers = self._Resolver__step.builder.readers
+        readers.append(self._Resolver__declarations.declarations.get(name))
+        try:
+            value = super().__getattr__(name)
+        finally:
+            readers.pop()
+        reader = readers[-1] if readers else None
+        passes_on = isinstance(reader, declarations.SelfAttribute) and reader.attribute_name == name
+        if reader is not None and not passes_on:
+            self._Resolver__step.builder.collector.reading((value,))
+        return value
+
+
+class BulkBuildStep(AsyncBuildStep):
+    def resolve(self, declarations: builder.DeclarationSet) -> None:
+        readers = self.builder.readers
+        readers.append(None)  # collecting the values for the model: nobody reads into them
+        try:
+            super().resolve(declarations)
+        finally:
+            readers.pop()
+
 
 class BulkStepBuilder(AsyncStepBuilder):
     """AsyncStepBuilder for ``bulk_create_batch``: a collector makes the objects, post-generation waits.
@@ -652,12 +339,29 @@ class BulkStepBuilder(AsyncStepBuilder):
     (``factory.Dict``, ``factory.List``, context unrolling through DictFactory) build as usual.
     """
 
-    def __init__(self, factory_meta: Any, extras: dict[str, Any], strategy: str, collector: BulkCollector) -> None:
+    resolver_class = BulkResolver
+    step_class = BulkBuildStep
+
+    def __init__(
+        self,
+        factory_meta: Any,
+        extras: dict[str, Any],
+        strategy: str,
+        collector: BulkCollector,
+        readers: list[Any] | None = None,
+    ) -> None:
         super().__init__(factory_meta, extras, strategy)
         self.collector = collector
+        # The declarations being computed, innermost last, shared by the builders of one object.
+        self.readers: list[Any] = [] if readers is None else readers
+
+    def prepare_arguments(self, attributes: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if adjusts_kwargs(self.factory_meta.factory):
+            self.collector.reading(attributes.values())  # the user's hook may read their primary keys
+        return super().prepare_arguments(attributes)
 
     def recurse(self, factory_meta: Any, extras: dict[str, Any]) -> BulkStepBuilder:
-        return BulkStepBuilder(factory_meta, extras, strategy=self.strategy, collector=self.collector)
+        return BulkStepBuilder(factory_meta, extras, self.strategy, self.collector, self.readers)
 
     def make(self, step: builder.BuildStep, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not self.collector.handles(self.factory_meta):
@@ -670,23 +374,3 @@ class BulkStepBuilder(AsyncStepBuilder):
             self.collector.defer(steps)
         else:
             super().post_generate(steps)
-
-
-def after_postgeneration_is_noop(factory: Any) -> bool:
-    """Whether ``factory._after_postgeneration(instance, create, results={})`` does nothing.
-
-    True for factory_boy's own hooks (DjangoModelFactory's saves only when ``results`` is not
-    empty): then an object without post-generation declarations needs no post-generation step.
-    """
-    noop = _noop_hooks.get(factory)
-    if noop is None:
-        hook = getattr(factory._after_postgeneration, "__func__", None)
-        noop = _noop_hooks[factory] = hook is _DJANGO_AFTER_POSTGENERATION or hook is _BASE_AFTER_POSTGENERATION
-    return noop
-
-
-_noop_hooks: WeakKeyDictionary[type[Any], bool] = WeakKeyDictionary()
-
-
-_DJANGO_AFTER_POSTGENERATION = vars(factory_django.DjangoModelFactory)["_after_postgeneration"].__func__
-_BASE_AFTER_POSTGENERATION = vars(factory_base.BaseFactory)["_after_postgeneration"].__func__

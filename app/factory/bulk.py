@@ -28,18 +28,32 @@ multi-table inheritance, and backends that cannot return primary keys from a bul
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import ExitStack
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Model
 from django.db.models.manager import BaseManager
 from factory import enums
 from factory.django import DjangoModelFactory
 
-from .bridge import resolve
-from .builder import BulkStepBuilder, PostGenerationSteps, build_root, call_plan, remember_params
+from .builder import BulkStepBuilder, PostGenerationSteps, build_root, note, remember_params
+from .calls import check_cancelled, current_call, resolve
+from .decisions import Decisions, Reads
 from .errors import AbstractFactoryError, BulkCreateError
-from .orm import DEFAULT_HOOK_MODULES, custom_create, has_save_receivers, owner, write_alias
+from .graph import after_postgeneration_is_noop, factories_of_values, factory_graph, nested_model
+from .orm import (
+    DEFAULT_HOOK_MODULES,
+    custom_bulk_create,
+    custom_create,
+    has_save_receivers,
+    is_deadlock,
+    model_code,
+    owner,
+    write_alias,
+)
+from .plans import call_plan
+from .transactions import write_aliases
 
 #: Top-level objects built, inserted and post-generated per round; each round's objects (with
 #: their parents and related objects) are the only unsaved state held at a time.
@@ -65,17 +79,90 @@ def bulk_generate(
     collector.check_factory(meta)  # a clear error before building anything
     simple = call_plan(factory_class, params)
     objects: list[Any] = []
-    for start in range(0, size, batch_size):
-        collector.deferred = []
-        for _ in range(min(batch_size, size - start)):
-            if simple is not None:
-                objects.append(simple.make(enums.CREATE_STRATEGY, collector.make_object))
-                continue
-            object_params = dict(params)  # the builder pops keys: a fresh dict per object
-            remember_params(factory_class, object_params)
-            objects.append(build_root(BulkStepBuilder(meta, object_params, enums.CREATE_STRATEGY, collector)))
-        collector.complete(collector.deferred)
+    call = current_call()
+    with ExitStack() as stack:
+        for alias in write_aliases(factory_class, params):
+            stack.enter_context(connections[alias].execute_wrapper(collector.before_query))
+        if call is not None:  # async code of the user's sees the objects made before it too
+            call.before_await, previous = collector.flush, call.before_await
+            stack.callback(setattr, call, "before_await", previous)
+        for start in range(0, size, batch_size):
+            collector.deferred = []
+            for _ in range(min(batch_size, size - start)):
+                if simple is not None:
+                    objects.append(simple.make(enums.CREATE_STRATEGY, collector.make_object))
+                    continue
+                object_params = dict(params)  # the builder pops keys: a fresh dict per object
+                remember_params(factory_class, object_params)
+                objects.append(build_root(BulkStepBuilder(meta, object_params, enums.CREATE_STRATEGY, collector)))
+            collector.complete(collector.deferred)
     return objects
+
+
+def one_by_one(factory_class: type[Any], params: dict[str, Any]) -> str | None:
+    """Why ``create_batch`` must save this call's objects one by one, or None if ``bulk_generate`` may.
+
+    None when nothing observable differs: every factory of the call keeps factory_boy's ``_create``
+    and ``_after_postgeneration`` and has no post-generation declaration or ``django_get_or_create``;
+    no model overrides ``save()``, uses multi-table inheritance or nests in itself, nor has a manager
+    or queryset with its own ``create()``/``bulk_create()`` or, at this moment, save or init signal
+    receivers; and every database written to returns the primary keys of a bulk insert. The objects
+    are then the same, field for field, with the same sequences, errors and notes (see
+    ``_BulkPlan``: what the user's code reads or queries while they are built is inserted first).
+    """
+    factories = [factory_class]
+    for value in params.values():
+        phase = enums.get_builder_phase(value)
+        if phase == enums.BuilderPhase.POST_INSTANTIATION:
+            return f"the call passes a post-generation declaration ({type(value).__name__})"
+        if phase is not None:
+            factories += factories_of_values([value])
+    models: list[type[Model]] = []
+    for factory in factories:
+        reason, graph_models = _one_by_one(factory, None)
+        if reason is not None:
+            return reason
+        models += graph_models
+    for model in models:
+        if has_save_receivers(model):
+            return f"{model.__name__} has pre_save, post_save, pre_init or post_init receivers"
+    for alias in write_aliases(factory_class, params):
+        if not connections[alias].features.can_return_rows_from_bulk_insert:
+            return f"the database {alias!r} cannot return the primary keys of a bulk insert"
+    return None
+
+
+def _factory_one_by_one(factory_class: type[Any], _: None, reads: Reads) -> tuple[str | None, tuple[type[Model], ...]]:
+    """``one_by_one``'s answer for what ``factory_class`` declares, and the models of its graph."""
+    if not getattr(factory_class._meta, "bulk_batches", True):
+        return f"{factory_class.__name__}.Meta.bulk_batches is False", ()
+    if getattr(reads(factory_class, "_generate"), "__module__", None) not in DEFAULT_HOOK_MODULES:
+        return f"{factory_class.__name__}._generate", ()
+    models = []
+    for factory in factory_graph(factory_class).factories:
+        if not issubclass(factory, DjangoModelFactory) or factory._meta.abstract:
+            continue  # factory.Dict, factory.List: built as usual
+        model = factory._meta.get_model_class()
+        if not (isinstance(model, type) and issubclass(model, Model)):
+            continue
+        if factory._meta.post_declarations.declarations:
+            listed = ", ".join(factory._meta.post_declarations.declarations)
+            return f"{factory.__name__} has post-generation declarations ({listed})", ()
+        if not after_postgeneration_is_noop(factory, reads):
+            return f"{factory.__name__}._after_postgeneration", ()
+        reason = custom_create(factory, model, reads) or custom_bulk_create(factory, model, reads)
+        if reason is not None:
+            return reason, ()
+        if model._meta.parents:
+            return f"{model.__name__} uses multi-table inheritance", ()
+        models.append(model)
+    nested = nested_model(factory_class)
+    if nested is not None:
+        return f"{nested.__name__} objects nest in each other: their primary keys would come in another order", ()
+    return None, tuple(models)
+
+
+_one_by_one: Decisions[type[Any], None, tuple[str | None, tuple[type[Model], ...]]] = Decisions(_factory_one_by_one)
 
 
 class _ModelPlan:
@@ -86,6 +173,7 @@ class _ModelPlan:
         "bulk",
         "factory",
         "generic_relations",
+        "init",
         "manager",
         "model",
         "named_errors",
@@ -97,6 +185,8 @@ class _ModelPlan:
         self.model = model
         # Made as create() makes them when that is more than a plain INSERT: by save(), with signals.
         self.bulk = custom_create(factory, model) is None and not has_save_receivers(model)
+        # An __init__ of the user's may read the primary keys of the parents it is given.
+        self.init = model_code(model).init
         self.alias = write_alias(factory, model)
         manager = factory._get_manager(model)
         # Pinned to the call's database: bulk_create asks the routers for a manager's database once
@@ -147,6 +237,8 @@ class _BulkPlan:
             return resolve(plan.factory._create(plan.model, *args, **kwargs))
 
         model = plan.model
+        if plan.init and self.queued and self._refers_to_queued(args, kwargs):
+            self.flush()
         try:
             instance = model(*args, **kwargs)
         except TypeError:
@@ -190,6 +282,16 @@ class _BulkPlan:
     def defer(self, postgen: PostGenerationSteps) -> None:
         self.deferred.append(postgen)
 
+    def reading(self, values: Iterable[Any]) -> None:
+        if self.queued and self._refers_to_queued(values, {}):
+            self.flush()
+
+    def before_query(self, execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        """A ``connection.execute_wrapper``: the user's queries see every object made before them, as with create()."""
+        if self.queued:
+            self.flush()
+        return execute(sql, params, many, context)
+
     def make_object(self, factory_meta: Any, kwargs: dict[str, Any]) -> Any:
         """``instantiate`` for a ``Plan`` (whose factories are all Django model factories)."""
         return self.instantiate(factory_meta, (), kwargs)
@@ -218,7 +320,31 @@ class _BulkPlan:
                     # GenericForeignKey.__set__ read the parent's pk when it was still None.
                     setattr(instance, field.name, parent)
                 group.append(instance)
-            plans[groups[key][0]].manager.bulk_create(group)
+            self._insert(plans[groups[key][0]], group, instances, plans)
+
+    def _insert(self, plan: _ModelPlan, group: list[Model], instances: list[Model], plans: list[_ModelPlan]) -> None:
+        """``bulk_create(group)``; if it fails, the error creating them one by one gives, noted as create() notes it."""
+        if len(group) == 1:  # its error is its own
+            try:
+                plan.manager.bulk_create(group)
+            except Exception as error:
+                _note_makers(error, next(i for i, x in enumerate(instances) if x is group[0]), instances, plans)
+                raise
+            return
+        try:
+            with transaction.atomic(using=plan.alias):  # a savepoint: the objects can be inserted again
+                plan.manager.bulk_create(group)
+            return
+        except Exception as error:
+            if is_deadlock(error) or connections[plan.alias].needs_rollback:
+                note(error, plan.factory._meta, f"inserted {len(group)} objects with bulk_create")
+                raise
+        for instance in group:  # the same INSERT, one object at a time: the first that fails is the culprit
+            try:
+                plan.manager.bulk_create([instance])
+            except Exception as error:
+                _note_makers(error, next(i for i, x in enumerate(instances) if x is instance), instances, plans)
+                raise
 
     def complete(self, items: list[PostGenerationSteps]) -> None:
         """Insert what is queued, then run ``items``' post-generation, then their ``_after_postgeneration``.
@@ -234,6 +360,7 @@ class _BulkPlan:
             try:
                 for item in items:
                     if index < len(item.names):
+                        check_cancelled()  # an object boundary, as between create_batch's objects
                         item.run(index)
                 made = self.deferred
             finally:
@@ -241,6 +368,7 @@ class _BulkPlan:
             self.complete(made)
         self.flush()
         for item in items:
+            check_cancelled()
             item.finish()
 
     # Helpers ----------------------------------------------------------------------------------
@@ -270,6 +398,23 @@ class _BulkPlan:
             elif isinstance(value, dict) and any(id(item) in queued for item in value.values()):
                 return True
         return False
+
+
+def _note_makers(error: BaseException, position: int, instances: list[Model], plans: list[_ModelPlan]) -> None:
+    """Note on ``error`` the factory of the object at ``position`` and those it was made for, as create() does."""
+    note(error, plans[position].factory._meta, "made its create object")
+    seen = {position}
+    while True:
+        parent = instances[position]
+        for child, (instance, plan) in enumerate(zip(instances, plans, strict=True)):
+            field = next((f for f in plan.relations if instance._state.fields_cache.get(f.cache_name) is parent), None)
+            if field is not None and child not in seen:
+                note(error, plan.factory._meta, f"computed {field.name!r}")
+                position = child
+                seen.add(child)
+                break
+        else:
+            return
 
 
 def _copy_parent_keys(instance: Model, plan: _ModelPlan) -> None:

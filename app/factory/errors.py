@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.connection import ConnectionDoesNotExist
 from factory.errors import FactoryError
 
 
@@ -41,6 +42,55 @@ class UnknownFieldError(AsyncFactoryError, TypeError):
             f"{factory_name} gave {model_name} unknown field(s) {listed}. Fix: correct the name in the "
             f"call or the declaration, or list it in {factory_name}.Meta.exclude or {factory_name}.Params "
             "if it is only an input to other declarations."
+        )
+
+
+class UnknownDatabaseError(AsyncFactoryError, ConnectionDoesNotExist):
+    """A factory's ``Meta.database`` names no database of ``settings.DATABASES``."""
+
+    def __init__(self, factory_name: str, database: str, configured: list[str]) -> None:
+        listed = ", ".join(repr(alias) for alias in configured)
+        super().__init__(
+            f"{factory_name}.Meta.database = {database!r} names no database; settings.DATABASES has {listed}. "
+            f"Fix: set {factory_name}.Meta.database to one of them, or add {database!r} to settings.DATABASES."
+        )
+
+
+class MixedEnginesError(AsyncFactoryError):
+    """One call would write to databases of django-async-backend and of a standard backend."""
+
+    def __init__(self, factory_name: str, native: list[str], standard: list[str]) -> None:
+        super().__init__(
+            f"{factory_name} writes to {', '.join(map(repr, native))} (django-async-backend, asyncio connections) "
+            f"and to {', '.join(map(repr, standard))} (a standard backend, Django's sync connections) in one call, "
+            "which no transaction can span. Fix: send the factory's models (its SubFactory and RelatedFactory "
+            "targets included) to databases of one kind, with Meta.database or a database router."
+        )
+
+
+class NativeTaskError(AsyncFactoryError, RuntimeError):
+    """A native call was made from a task that does not own the context's async connection."""
+
+    def __init__(self, factory_name: str, method: str, alias: str) -> None:
+        super().__init__(
+            f"{factory_name}.{method}() runs on django-async-backend, whose connection to {alias!r} belongs to "
+            "the task that first used it, and this is another task (asyncio.gather, create_task, a TaskGroup). "
+            "Fix: await the calls one after the other in that task, or give this task a connection (and a "
+            "transaction) of its own with `async with async_new_connection():`."
+        )
+
+
+class NativeSyncConnectionError(AsyncFactoryError, RuntimeError):
+    """During a native call, code ran a query on Django's sync connection of a native database."""
+
+    def __init__(self, factory_name: str, method: str, alias: str, sql: str) -> None:
+        super().__init__(
+            f"During {factory_name}.{method}(), an async hook ran a query on Django's sync connection to {alias!r} "
+            f"({sql[:60]}...): on django-async-backend that is another connection, outside the call's "
+            "transaction, so its rows would stay if the call rolled back. Django's a-methods (acreate, asave, "
+            "a related manager's aadd...) are sync_to_async wrappers of the sync ORM. Fix: use the async API "
+            "(Model.async_objects.acreate(), instance.async_save()), or do the work in a sync hook, whose "
+            "queries run on the call's connection."
         )
 
 

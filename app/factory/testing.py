@@ -19,7 +19,9 @@ class in_orm_thread(AbstractContextManager[T], AbstractAsyncContextManager[T], G
     ``async with in_orm_thread(self.assertNumQueries, 2): await ...`` makes, enters and exits it in
     the ORM thread (the thread of ``sync_to_async(thread_sensitive=True)``), on the connection the
     awaited ORM calls use: in a Django ``TestCase`` and under the pytest plugin, the connection of
-    the test's transaction. Plain ``with`` works from sync code, as the context manager would.
+    the test's transaction. Plain ``with`` works from sync code, as the context manager would;
+    inside a running event loop it works only where ``_blocking_hop`` says how to reach the ORM
+    thread (the pytest plugin's query counters), and otherwise fails saying to use ``async with``.
     """
 
     def __init__(self, make: Callable[..., AbstractContextManager[T]], *args: Any, **kwargs: Any) -> None:
@@ -27,6 +29,11 @@ class in_orm_thread(AbstractContextManager[T], AbstractAsyncContextManager[T], G
         self._args = args
         self._kwargs = kwargs
         self._context: AbstractContextManager[T] | None = None
+        self._hop: Callable[[Callable[[], Any]], Any] | None = None
+
+    def _blocking_hop(self) -> Callable[[Callable[[], Any]], Any] | None:
+        """How a plain ``with`` inside a running event loop runs sync code in the ORM thread, or None."""
+        return None
 
     def _enter(self) -> T:
         self._context = self._make(*self._args, **self._kwargs)
@@ -41,6 +48,9 @@ class in_orm_thread(AbstractContextManager[T], AbstractAsyncContextManager[T], G
             asyncio.get_running_loop()
         except RuntimeError:
             return self._enter()
+        self._hop = self._blocking_hop()
+        if self._hop is not None:
+            return self._hop(self._enter)  # type: ignore[no-any-return]
         name = getattr(self._make, "__name__", "in_orm_thread")
         raise RuntimeError(
             f"{name}(...) was entered with `with` inside a running event loop, where the database cannot "
@@ -50,6 +60,9 @@ class in_orm_thread(AbstractContextManager[T], AbstractAsyncContextManager[T], G
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
+        hop, self._hop = self._hop, None
+        if hop is not None:
+            return hop(lambda: self._exit(exc_type, exc, tb))  # type: ignore[no-any-return]
         return self._exit(exc_type, exc, tb)  # type: ignore[no-any-return]
 
     async def __aenter__(self) -> T:

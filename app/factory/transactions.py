@@ -7,15 +7,22 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any, TypeVar
 
-from django.db import OperationalError, connections, transaction
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 from factory import enums
 from factory.django import DjangoModelFactory
 
-from .bridge import Call, check_cancelled
-from .builder import after_postgeneration_is_noop, factories_of_values, factory_graph
-from .orm import custom_create, delete_saved_files, has_save_receivers, write_alias
+from .calls import Call, check_cancelled
+from .decisions import Decisions, Reads
+from .graph import (
+    after_postgeneration_is_noop,
+    factories_of_values,
+    factory_graph,
+    is_library_value,
+    plain_arguments,
+)
+from .orm import custom_create, delete_saved_files, has_save_receivers, is_deadlock, model_code, write_alias
 
 R = TypeVar("R")
 
@@ -86,29 +93,47 @@ def _in_transaction(
     return result
 
 
-def is_deadlock(exc: BaseException) -> bool:
-    """Whether ``exc`` is a database breaking a lock cycle: InnoDB's error 1213, PostgreSQL's 40P01."""
-    if not isinstance(exc, OperationalError):
-        return False
-    return exc.args[:1] == (1213,) or getattr(exc.__cause__, "sqlstate", None) == "40P01"
-
-
 def makes_one_row(factory_class: type[Any], extras: dict[str, Any]) -> bool:
-    """Whether ``create(**extras)`` is exactly one plain INSERT: no hook, receiver or override can write."""
-    graph = factory_graph(factory_class)
-    if len(graph.factories) != 1 or not graph.plain_values:
-        return False
+    """Whether ``create(**extras)`` touches the database with its one INSERT and nothing else.
+
+    Then it needs no transaction. Code of the user's that runs on the way (a ``LazyFunction`` of
+    theirs, a field default, a ``save()`` override, a signal receiver...) may write rows of its own,
+    which only a transaction takes back if the INSERT fails.
+    """
     if any(enums.get_builder_phase(value) for value in extras.values()):
         return False
     model = factory_class._meta.get_model_class()
-    if not (isinstance(model, type) and issubclass(model, Model)):
+    unset_defaults = _one_row(factory_class, model)
+    if unset_defaults is None or has_save_receivers(model):
         return False
-    return (
-        not model._meta.parents
-        and custom_create(factory_class, model) is None
-        and not has_save_receivers(model)
-        and after_postgeneration_is_noop(factory_class)
-    )
+    # A field default of the user's runs when neither the factory nor the call gives the field a value.
+    return all(name in extras or attname in extras for name, attname in unset_defaults)
+
+
+def _plain_insert(factory_class: type[Any], model: Any, reads: Reads) -> frozenset[tuple[str, str]] | None:
+    """None if making an object of ``factory_class`` runs the user's code; else the fields whose default
+    is a callable of the user's and which the factory leaves to the call (``(name, attname)``)."""
+    graph = factory_graph(factory_class)
+    meta = factory_class._meta
+    if (
+        len(graph.factories) != 1
+        or not graph.plain_values
+        or not (isinstance(model, type) and issubclass(model, Model))
+        or model._meta.parents
+        or not all(is_library_value(value, reads) for value in meta.pre_declarations.declarations.values())
+        or not plain_arguments(meta, reads)
+        or not after_postgeneration_is_noop(factory_class, reads)
+        or custom_create(factory_class, model, reads) is not None
+    ):
+        return None
+    code = model_code(model, reads)
+    if code.reason is not None:
+        return None
+    declared = meta.pre_declarations.declarations
+    return frozenset(names for names in code.defaults if not declared.keys() & set(names))
+
+
+_one_row: Decisions[type[Any], Any, frozenset[tuple[str, str]] | None] = Decisions(_plain_insert)
 
 
 def _autocommits(conn: BaseDatabaseWrapper) -> bool:

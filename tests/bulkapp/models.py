@@ -97,3 +97,12 @@ class Stamped(models.Model):
 class Settings(models.Model):
     data = models.JSONField(default=dict)
     owner = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="settings")
+
+
+class Dated(models.Model):
+    """auto_now, auto_now_add and a database default: create_batch sets them on either path."""
+
+    label = models.CharField(max_length=50)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    status = models.CharField(max_length=20, db_default="new")

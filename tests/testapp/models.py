@@ -138,3 +138,25 @@ class SavedLabel(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.label = f"saved:{self.label}"
         super().save(*args, **kwargs)
+
+
+# --- issue 18's hostile cases ---------------------------------------------------------------------
+
+
+class IssuedNumber(models.Model):
+    """One row per invoice number handed out, written by Invoice's field default."""
+
+
+def issue_number() -> int:
+    """A field default that writes a row: the number is that row's primary key."""
+    return IssuedNumber.objects.create().pk
+
+
+class Invoice(models.Model):
+    number = models.IntegerField(default=issue_number)
+    code = models.CharField(max_length=20, unique=True)
+
+
+class Attachment(models.Model):
+    label = models.CharField(max_length=50, unique=True)
+    file = models.FileField(upload_to="attachments/")

@@ -27,6 +27,7 @@ from factory.base import BaseFactory
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from app.factory import AsyncFactory, BulkCreateError
+from app.management.masking import mask_secret
 
 #: Objects per chunk (one transaction each). Larger chunks measured no faster (docs/seeding-figures.md)
 #: and hold more memory; a Ctrl-C loses at most the chunk in progress.
@@ -399,7 +400,7 @@ def reason(exc: BaseException, alias: str) -> str:
     lines = str(exc).strip().splitlines()
     text = f"{type(exc).__name__}: {' '.join(lines[0].split()) if lines else ''}".rstrip(" .:")
     password = connections.settings[alias].get("PASSWORD") if alias in connections.settings else None
-    return text.replace(str(password), "***") if password else text
+    return mask_secret(text, str(password)) if password else text
 
 
 def rate(amount: int, seconds: float) -> str:

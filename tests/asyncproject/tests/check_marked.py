@@ -23,8 +23,11 @@ from library.factories import (
     UserFactory,
 )
 from library.models import Author, Book, Review, Tag
+from pytest_factoryboy import register
 
 from tests.helpers import EMPTY, arow_counts, committed_authors, row_counts
+
+register(AuthorFactory, "registered_author")
 
 torn_down: list[int] = []
 
@@ -208,6 +211,20 @@ async def test_django_async_client_logs_in_and_writes_through_a_view(book: Book)
     review = await Review.objects.select_related("user").aget(pk=created.json()["id"])
     assert review.user == user
     assert detail.json()["reviews"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.asyncio
+async def test_a_pytest_factoryboy_model_fixture(registered_author: Author, book: Book) -> None:
+    assert await Author.objects.filter(pk=registered_author.pk).aexists()
+    assert await Author.objects.acount() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.asyncio
+async def test_plain_with_django_assert_num_queries(django_assert_num_queries) -> None:
+    with django_assert_num_queries(4):  # SAVEPOINT, the SubFactory's INSERT, the book's, RELEASE
+        await BookFactory.create()
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Query counting around awaited ORM and factory calls: ``async with django_assert_num_queries(n)``.
+"""Query counting around awaited ORM and factory calls: ``with`` or ``async with django_assert_num_queries(n)``.
 
 Inside a rolled-back test a factory call that makes several rows runs in a savepoint, so the
 counts include SAVEPOINT and RELEASE SAVEPOINT, as with Django's assertNumQueries.
@@ -32,7 +32,8 @@ async def test_awaited_orm_calls(django_assert_num_queries) -> None:
 async def test_factory_calls(django_assert_num_queries) -> None:
     async with django_assert_num_queries(5):  # SAVEPOINT, 3 INSERTs, RELEASE SAVEPOINT
         await AuthorFactory.create_batch(3)
-    async with django_assert_num_queries(3):  # SAVEPOINT, 1 bulk INSERT, RELEASE SAVEPOINT
+    # SAVEPOINT, the bulk INSERT in a savepoint of its own (to tell which object fails, if one does), RELEASE
+    async with django_assert_num_queries(5):
         await AuthorFactory.bulk_create_batch(3)
     async with django_assert_num_queries(4):  # SAVEPOINT, the SubFactory's INSERT, the book's, RELEASE
         await BookFactory.create()
@@ -71,6 +72,23 @@ async def test_queries_of_a_sync_view_are_counted(async_client: AsyncClient, dja
     async with django_assert_num_queries(1):
         response = await async_client.get("/authors/")
     assert response.json() == {"count": 0, "authors": []}
+
+
+@pytest.mark.django_db
+async def test_plain_with_counts_awaited_calls(django_assert_num_queries, django_assert_max_num_queries) -> None:
+    with django_assert_num_queries(5):  # SAVEPOINT, 3 INSERTs, RELEASE SAVEPOINT
+        await AuthorFactory.create_batch(3)
+    with django_assert_max_num_queries(1) as captured:
+        assert await Author.objects.acount() == 3
+    assert "COUNT" in captured.captured_queries[0]["sql"].upper()
+
+
+@pytest.mark.django_db
+async def test_plain_with_counts_the_queries_of_a_view(async_client: AsyncClient, django_assert_num_queries) -> None:
+    await BookFactory.create_batch(2)
+    with django_assert_num_queries(2):  # the list and the count
+        response = await async_client.get("/books/")
+    assert response.json()["count"] == 2
 
 
 @pytest.mark.django_db
