@@ -2,7 +2,7 @@
 
     python main.py            # SQLite at db/db.sqlite3
     DATABASE_URL=postgres://user@host:5432/name python main.py
-    DATABASE_URL=mysql://user@host:3306/name python main.py     # MariaDB/MySQL: requirements-mysql.txt
+    DATABASE_URL=mysql://user@host:3306/name python main.py     # MariaDB/MySQL: see docs/databases.md
 
 It applies pending migrations first, only ever adds rows, and exits non-zero on failure.
 """
@@ -16,6 +16,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from app.management.masking import mask_password
+from dev import missing_requirement  # dev.py uses only the standard library
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
 
@@ -38,7 +39,9 @@ def describe_database() -> str:
 
     settings = connection.settings_dict
     where = f" on {settings['HOST']}:{settings['PORT'] or 'default port'}" if settings.get("HOST") else ""
-    return f"{connection.vendor} database {str(settings['NAME'])!r}{where}"
+    pymysql = connection.vendor == "mysql" and getattr(sys.modules.get("MySQLdb"), "__name__", "") == "pymysql"
+    driver = " (driver: PyMySQL, as mysqlclient is not installed)" if pymysql else ""
+    return f"{connection.vendor} database {str(settings['NAME'])!r}{where}{driver}"
 
 
 def migrate() -> None:
@@ -95,24 +98,6 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
         uvloop.run(coro)
 
 
-def missing_module(exc: BaseException) -> str | None:
-    """What to install when ``exc`` comes from a missing module (Django's own, or its driver's)."""
-    missing = exc if isinstance(exc, ImportError) else exc.__cause__
-    if not isinstance(missing, ImportError):
-        return None
-    if missing.name == "MySQLdb":
-        return (
-            "the MariaDB/MySQL driver is missing: run `python3 dev.py demo` (with a mysql:// DATABASE_URL it "
-            "installs it), or `pip install -r requirements-mysql.txt` (mysqlclient builds against libmariadb-dev "
-            "and pkg-config: apt-get install libmariadb-dev pkg-config, or brew install mariadb-connector-c pkg-config)"
-        )
-    return (
-        f"this Python ({sys.executable}) lacks the project's requirements: run `python3 dev.py demo` (it creates "
-        "a virtualenv in .venv/, installs requirements.txt and runs this demo), or `pip install -r requirements.txt` "
-        "and run main.py again"
-    )
-
-
 def main() -> int:
     try:
         import django
@@ -121,7 +106,7 @@ def main() -> int:
         django.setup()
         print(f"Database: {describe_database()}")
     except Exception as exc:  # a missing requirement or driver, a malformed DATABASE_URL, ...
-        install = missing_module(exc)
+        install = missing_requirement(exc, "demo")
         if install:
             return fail(f"{reason(exc)}: {install}.")
         return fail(f"could not configure Django: {reason(exc)}. Check DATABASE_URL.")

@@ -1,7 +1,9 @@
 """Django settings for the standalone ORM template (no web server, no URLconf)."""
 
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -16,6 +18,25 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "app",
 ]
+
+
+def import_mysqldb() -> ModuleType:
+    """The MariaDB/MySQL driver Django imports as ``MySQLdb``: mysqlclient, else PyMySQL in its place.
+
+    PyMySQL (pure Python) is the fallback where mysqlclient, which compiles against the client
+    library, is not installed: ``pymysql.install_as_MySQLdb()`` makes Django's ``import MySQLdb``
+    load it. ``MySQLdb.__name__`` says which one it is ("MySQLdb" or "pymysql").
+    """
+    try:
+        return importlib.import_module("MySQLdb")
+    except ImportError as missing:
+        try:
+            pymysql = importlib.import_module("pymysql")
+        except ImportError:
+            raise missing from None
+        pymysql.install_as_MySQLdb()
+        return pymysql
+
 
 DEFAULT_SQLITE_URL = f"sqlite:///{BASE_DIR / 'db' / 'db.sqlite3'}"
 
@@ -46,8 +67,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # `timeout` instead of failing with "database is locked" when they upgrade a read lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 30})
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
-    # MariaDB/MySQL (mysqlclient). Django 5.2+ already connects with charset utf8mb4 and the READ
-    # COMMITTED isolation level, under which get_or_create's IntegrityError fallback sees the row
+    import_mysqldb()  # mysqlclient, else PyMySQL in its place
+    # MariaDB/MySQL. Django 5.2+ already connects with charset utf8mb4 and the READ COMMITTED
+    # isolation level, under which get_or_create's IntegrityError fallback sees the row
     # that another transaction committed. Strict mode (the servers' default, added if a server
     # turned it off) makes a too-long or invalid value an error instead of a silently truncated
     # row. Options given in the URL's query string win.

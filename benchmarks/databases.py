@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sys
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -99,43 +100,53 @@ class SQLiteFile:
                 Path(f"{self.path}{suffix}").unlink()
 
 
+def connect_server(backend: str, url: str) -> Any:
+    """An autocommit connection to the server of ``url``, to run CREATE/DROP DATABASE and look at pg_database.
+
+    As Django's test runner: the maintenance database on PostgreSQL ("postgres", else the URL's
+    own), no database on MariaDB/MySQL. So the database the URL names need not exist.
+    """
+    c = parse_url(backend, url)
+    try:
+        if backend == "postgresql":
+            import psycopg
+
+            kwargs = {"host": c["HOST"], "port": c["PORT"], "user": c["USER"], "password": c["PASSWORD"]}
+            kwargs = {key: value for key, value in kwargs.items() if value not in ("", None)}
+            try:
+                return psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=CONNECT_TIMEOUT, **kwargs)
+            except psycopg.OperationalError:
+                if c["NAME"] == "postgres":
+                    raise
+                return psycopg.connect(dbname=c["NAME"], autocommit=True, connect_timeout=CONNECT_TIMEOUT, **kwargs)
+        from settings import import_mysqldb  # mysqlclient, else PyMySQL
+
+        return import_mysqldb().connect(
+            host=c["HOST"] or "localhost",
+            port=int(c["PORT"] or 3306),
+            user=c["USER"] or "root",
+            password=c["PASSWORD"] or "",
+            connect_timeout=CONNECT_TIMEOUT,
+            autocommit=True,
+        )
+    except Exception as exc:
+        # The drivers' messages name host, port and user, never the password given as a keyword.
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise UnavailableError(f"{mask_url(url)} does not answer: {reason}") from None
+
+
 class ServerDatabase:
     """A database this run creates on a PostgreSQL or MariaDB/MySQL server, and drops at the end."""
 
-    def __init__(self, backend: str, url: str) -> None:
+    def __init__(self, backend: str, url: str, prefix: str = "asyncfactory_bench") -> None:
         self.backend = backend
-        self.shown_url = mask_url(url)
+        self.url, self.shown_url = url, mask_url(url)
         self.config = parse_url(backend, url)
-        self.name = f"asyncfactory_bench_{os.getpid()}_{secrets.token_hex(3)}"
+        self.name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
         self.created = False
 
-    def _connect(self) -> Any:
-        """A connection to the URL's own database, only to run CREATE/DROP DATABASE."""
-        c = self.config
-        try:
-            if self.backend == "postgresql":
-                import psycopg
-
-                kwargs = {"host": c["HOST"], "port": c["PORT"], "user": c["USER"], "password": c["PASSWORD"]}
-                kwargs = {key: value for key, value in kwargs.items() if value not in ("", None)}
-                return psycopg.connect(dbname=c["NAME"], autocommit=True, connect_timeout=CONNECT_TIMEOUT, **kwargs)
-            import MySQLdb  # type: ignore[import-untyped,unused-ignore]
-
-            return MySQLdb.connect(
-                host=c["HOST"] or "localhost",
-                port=int(c["PORT"] or 3306),
-                user=c["USER"] or "root",
-                password=c["PASSWORD"] or "",
-                database=c["NAME"],
-                connect_timeout=CONNECT_TIMEOUT,
-            )
-        except Exception as exc:
-            # The drivers' messages name host, port and user, never the password given as a keyword.
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise UnavailableError(f"{self.shown_url} does not answer: {reason}") from None
-
     def _execute(self, statement: str) -> None:
-        connection = self._connect()
+        connection = connect_server(self.backend, self.url)
         try:
             connection.cursor().execute(statement)
         except Exception as exc:  # e.g. no CREATE DATABASE privilege
@@ -288,4 +299,5 @@ def server_version(alias: str) -> str:
         version = str(cursor.fetchone()[0])
     if connection.vendor == "postgresql":
         return version.split(" on ")[0]
-    return f"{'MariaDB' if 'mariadb' in version.lower() else 'MySQL'} {version}"
+    driver = "PyMySQL" if getattr(sys.modules.get("MySQLdb"), "__name__", "") == "pymysql" else "mysqlclient"
+    return f"{'MariaDB' if 'mariadb' in version.lower() else 'MySQL'} {version} (driver: {driver})"

@@ -35,7 +35,7 @@ from .databases import CONNECT_TIMEOUT, ServerDatabase, UnavailableError, mask_u
 from .figures import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
-EXIT_UNAVAILABLE = 3  # the server cannot be used: the smoke test skips on it (fails under CI=true)
+EXIT_UNAVAILABLE = 3  # the server cannot be used (a bad URL, no answer, no right to create a database)
 USER, FRIEND = "app.factories.UserFactory", "app.factories.FriendFactory"
 TABLES = "app_friend, app_profile, app_user"  # what the demo factories write to
 BATCH_SIZES = (100, 1000, 5000, 10000)

@@ -351,11 +351,14 @@ async def test_async_post_generation_and_post_generation_method_call() -> None:
         @factory.post_generation
         async def tag(self: Author, create: bool, extracted: Any, **kwargs: Any) -> None:
             await Tag.objects.acreate(name=f"tag-{self.pk}")
+            await self.asave(update_fields=["rank"])  # what promote() changed, after the hooks declared before
+
+        class Meta:
+            skip_postgeneration_save = True  # the hook saves; factory_boy 4 will not save again
 
     authors = await TaggedAuthorFactory.bulk_create_batch(2)
 
     assert {t.name async for t in Tag.objects.all()} == {f"tag-{a.pk}" for a in authors}
-    # DjangoModelFactory._after_postgeneration saves again after post-generation hooks.
     assert [a.rank async for a in Author.objects.order_by("pk")] == [5, 5]
 
 

@@ -33,6 +33,13 @@ if os.environ.get("TEST_DATABASE_NAME"):
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # The test database in utf8mb4, whatever the server's default character set.
     DATABASES["default"].setdefault("TEST", {})["CHARSET"] = "utf8mb4"
+    # The driver: mysqlclient where it is installed, else PyMySQL in its place (docs/databases.md).
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        import pymysql
+
+        pymysql.install_as_MySQLdb()
 
 # Tests create users: a fast hasher (tests only).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
