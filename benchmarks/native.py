@@ -67,23 +67,9 @@ def steps(rounds: int) -> int:
 
 def factories(standard: str) -> dict[str, dict[str, Any]]:
     """The demo's factories on the native alias and on the standard one, as the main table's."""
-    import app.factories
+    from .variants import make_context
 
-    def on(alias: str) -> dict[str, Any]:
-        class UserFactory(app.factories.UserFactory):
-            class Meta:
-                database = alias
-
-        class FriendFactory(app.factories.FriendFactory):
-            user = factory.SubFactory(UserFactory)
-            friend = factory.SubFactory(UserFactory)
-
-            class Meta:
-                database = alias
-
-        return {"User": UserFactory, "Friend": FriendFactory}
-
-    return {ALIAS: on(ALIAS), standard: on(standard)}
+    return {ALIAS: make_context(ALIAS).ours, standard: make_context(standard).ours}
 
 
 def measure(

@@ -101,7 +101,9 @@ class AsyncFactory(DjangoModelFactory[T], Generic[T]):
     ) -> Coroutine[Any, Any, R]:
         if in_sync_code_of_a_call():
             raise SyncCallError(cls.__name__, method)
-        call = engine_for(cls, extras).call(cls, method)
+        engine, aliases = engine_for(cls, extras)
+        call = engine.call(cls, method)
+        call.aliases = aliases
         if writes:
             run = call.run(lambda: run_in_transaction(call, cls, extras, work, one_object=one_object))
         else:

@@ -34,7 +34,18 @@ class Call:
     async hook), if any; ``transaction`` its open transaction (``app.factory.transactions``).
     """
 
-    __slots__ = ("before_await", "engine", "factory", "files", "method", "parent", "parsed", "stopped", "transaction")
+    __slots__ = (
+        "aliases",
+        "before_await",
+        "engine",
+        "factory",
+        "files",
+        "method",
+        "parent",
+        "parsed",
+        "stopped",
+        "transaction",
+    )
 
     def __init__(self, engine: Engine, factory: type[Any], method: str) -> None:
         self.engine = engine
@@ -45,6 +56,7 @@ class Call:
         self.files: list[Any] = []
         self.transaction: contextlib.ExitStack | None = None  # while its transaction is open
         self.parsed: dict[Any, Any] = {}  # declarations parsed for this call (builder.py)
+        self.aliases: list[str] | None = None  # the databases it writes to, if the engine's choice read them
         # Run before the call's sync work awaits code of the user's (bulk.py: insert what is queued).
         self.before_await: Callable[[], None] | None = None
 

@@ -45,7 +45,11 @@ class Reads:
 
     def unchanged(self) -> bool:
         """Whether every attribute read is still what it was."""
-        return all(function_of(getattr(owner, name, _MISSING)) is value for owner, name, value in self._seen.values())
+        for owner, name, value in self._seen.values():
+            current = getattr(owner, name, _MISSING)
+            if current is not value and (type(current) is not MethodType or current.__func__ is not value):
+                return False
+        return True
 
 
 class Decisions(Generic[K, G, V]):

@@ -42,25 +42,25 @@ class Engine(Protocol):
         """Whether the running code is ``call``'s sync work, where nothing can be awaited."""
 
 
-def engine_for(factory_class: type[Any], extras: dict[str, Any]) -> Engine:
+def engine_for(factory_class: type[Any], extras: dict[str, Any]) -> tuple[Engine, list[str] | None]:
     """The engine of a call of ``factory_class`` with ``extras``: native if its databases all use
-    django-async-backend, the thread engine if none does."""
+    django-async-backend, the thread engine if none does; and those databases, if it had to read them."""
     natives = {alias for alias, options in connections.settings.items() if is_native_engine(options["ENGINE"])}
     if not natives:
-        return THREAD
+        return THREAD, None
     try:
         aliases = write_aliases(factory_class, extras)
     except UnknownDatabaseError:
-        return THREAD  # its calls that write raise it there; a build writes nowhere
+        return THREAD, None  # its calls that write raise it there; a build writes nowhere
     native = [alias for alias in aliases if alias in natives]
     if not native:
-        return THREAD
+        return THREAD, aliases
     if len(native) < len(aliases):
         standard = [alias for alias in aliases if alias not in natives]
         raise MixedEnginesError(factory_class.__name__, native, standard)
     from .native_engine import NATIVE
 
-    return NATIVE
+    return NATIVE, aliases
 
 
 @cache

@@ -69,7 +69,7 @@ def run_in_transaction(
 def _in_transaction(
     call: Call, factory_class: type[Any], extras: dict[str, Any], work: Callable[[], R], one_object: bool
 ) -> R:
-    conns = [connections[alias] for alias in write_aliases(factory_class, extras)]
+    conns = [connections[alias] for alias in call.aliases or write_aliases(factory_class, extras)]
     outer = call.parent
     while outer is not None and outer.transaction is None:
         outer = outer.parent
