@@ -24,13 +24,16 @@ the per-round ratios against the strongest factory_boy baseline (create_batch in
 and against the floor (abulk_create with the same Faker values; Faker alone for builds), then the
 issue's targets, met or missed.
 
-Then, on each database, three sections: the one-row create() shortcut (N x await UserFactory.create()
-in autocommit against the same in a transaction, N=per_object_n); auth users and password hashing
-(AuthUserFactory.create_batch(--auth-n) with PBKDF2 against MD5, the issue's <= 2x target, and the
+Then, on each database, three sections (four on PostgreSQL): the one-row create() shortcut
+(N x await UserFactory.create() in autocommit against the same in a transaction, N=per_object_n); auth
+users and password hashing (AuthUserFactory.create_batch(--auth-n) with PBKDF2 against MD5, the issue's
+<= 2x target, and the
 one-time cost of a first hash); and event-loop stalls (a heartbeat beside
 FriendFactory.bulk_create_batch(--stalls-n) and create_batch(--stalls-n / 10), in the default GC state
-and with gc.freeze(); run by default, with --quick only with --stalls). Modules: databases.py,
-variants.py, measure.py, figures.py, report.py, shortcut.py, auth.py, stalls.py.
+and with gc.freeze(); run by default, with --quick only with --stalls). On PostgreSQL with Python 3.12+
+and django-async-backend, the native engine (native.py): N x await create() against
+N x await Model.async_objects.acreate() and the standard backend's, bulk_create_batch against abulk_create.
+Modules: databases.py, variants.py, measure.py, figures.py, report.py, shortcut.py, auth.py, native.py, stalls.py.
 """
 
 from __future__ import annotations

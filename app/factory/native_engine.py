@@ -31,8 +31,9 @@ from django.db import connections
 
 from .calls import Call, run_work, running_calls
 from .engines import awaiting_native_call as _awaiting
+from .engines import is_native_engine
 from .errors import NativeTaskError
-from .native_orm import owner_task, sync_orm_on_async_connections
+from .native_orm import OwnedByAnotherTaskError, run_with_shims, shims
 
 R = TypeVar("R")
 
@@ -114,13 +115,11 @@ class NativeCall(Call):
 
     async def run(self, work: Callable[[], R]) -> R:
         self.parent = _awaiting.get()
-        aliases = native_aliases()
-        task = asyncio.current_task()
-        for alias in aliases:
-            owner = owner_task(alias)
-            if owner is not None and owner is not task:
-                raise NativeTaskError(self.factory.__name__, self.method, alias)
-        child = _CallGreenlet(lambda: self._run_sync(work, aliases), greenlet.getcurrent())
+        try:
+            connections = shims(native_aliases(), asyncio.current_task())
+        except OwnedByAnotherTaskError as owned:
+            raise NativeTaskError(self.factory.__name__, self.method, str(owned)) from None
+        child = _CallGreenlet(lambda: run_with_shims(connections, lambda: run_work(self, work)), greenlet.getcurrent())
         running = running_calls()
         running.append(self)
         try:
@@ -148,10 +147,6 @@ class NativeCall(Call):
                 running.pop()
         return result  # type: ignore[no-any-return]
 
-    def _run_sync(self, work: Callable[[], R], aliases: list[str]) -> R:
-        with sync_orm_on_async_connections(aliases):
-            return run_work(self, work)
-
 
 class NativeEngine:
     """Runs calls in the calling task on django-async-backend's asyncio connections (``NativeCall``)."""
@@ -177,6 +172,12 @@ NATIVE = NativeEngine()
 
 def native_aliases() -> list[str]:
     """The configured aliases that use django-async-backend."""
-    from .engines import is_native_engine
+    global _native_aliases
+    settings = connections.settings
+    if _native_aliases[0] is not settings:
+        aliases = [alias for alias, options in settings.items() if is_native_engine(options["ENGINE"])]
+        _native_aliases = (settings, aliases)
+    return _native_aliases[1]
 
-    return [alias for alias, options in connections.settings.items() if is_native_engine(options["ENGINE"])]
+
+_native_aliases: tuple[Any, list[str]] = (None, [])

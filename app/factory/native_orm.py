@@ -17,13 +17,14 @@ the async wrapper's owner task (``_task``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.utils import load_backend
 from django_async_backend.db import async_connections  # type: ignore[import-not-found,import-untyped,unused-ignore]  # optional
+
+R = TypeVar("R")
 
 # The attributes of a connection that transaction.atomic() and on_commit() read and write: shared
 # with the async wrapper, so that a sync atomic() nests in the caller's async_atomic() and back.
@@ -154,12 +155,29 @@ def _shim_class(sync_class: type) -> type:
     return shim
 
 
-def _shim(alias: str) -> Any:
-    """The shim of the calling task's async connection of ``alias``: made once, kept on that connection."""
-    async_connection = async_connections[alias]
-    known = async_connection.__dict__.get("_greenlet_shim")
-    if known is not None:
-        return known
+def shims(aliases: list[str], task: Any) -> list[tuple[str, Any]]:
+    """The shim of the calling task's async connection of each alias (made once, kept on the connection).
+
+    Raises ``OwnedByAnotherTaskError(alias)`` if another task owns one of those connections.
+    """
+    made = []
+    for alias in aliases:
+        async_connection = async_connections[alias]
+        owner = async_connection._task  # the task that first used it (django-async-backend 6.1)
+        if owner is not None and owner is not task:
+            raise OwnedByAnotherTaskError(alias)
+        shim = async_connection.__dict__.get("_greenlet_shim")
+        if shim is None:
+            shim = async_connection._greenlet_shim = _make_shim(alias, async_connection)
+        made.append((alias, shim))
+    return made
+
+
+class OwnedByAnotherTaskError(Exception):
+    """Another task owns the context's async connection of an alias (``native_engine`` names the fix)."""
+
+
+def _make_shim(alias: str, async_connection: Any) -> Any:
     sync_class = load_backend(connections.settings[alias]["ENGINE"]).DatabaseWrapper
     shim_class = _shim_class(sync_class)
     state = {name: getattr(async_connection, name) for name in _SHARED_STATE}
@@ -168,28 +186,24 @@ def _shim(alias: str) -> Any:
     sync_class.__init__(shim, connections.settings[alias], alias)
     for name, value in state.items():  # BaseDatabaseWrapper.__init__ reset the shared state: put it back
         setattr(async_connection, name, value)
-    async_connection._greenlet_shim = shim
     return shim
 
 
-@contextmanager
-def sync_orm_on_async_connections(aliases: list[str]) -> Iterator[None]:
-    """Make ``connections[alias]`` the task's async connection for sync code, then put back what was there."""
+def run_with_shims(shims: list[tuple[str, Any]], work: Callable[[], R]) -> R:
+    """``work()`` with ``connections[alias]`` the shims, in the calling task's context; then what was there."""
     # ConnectionHandler's storage, read directly: connections[alias] would open a connection to return it.
     storage = connections._connections  # type: ignore[attr-defined]
-    previous = {alias: getattr(storage, alias, None) for alias in aliases}
-    for alias in aliases:
-        connections[alias] = _shim(alias)
+    previous = []
+    for alias, shim in shims:
+        connection = getattr(storage, alias, None)
+        if connection is not shim:  # not already installed by a call this one runs inside
+            previous.append((alias, connection))
+            setattr(storage, alias, shim)
     try:
-        yield
+        return work()
     finally:
-        for alias, connection in previous.items():
+        for alias, connection in previous:
             if connection is None:
                 delattr(storage, alias)
             else:
-                connections[alias] = connection
-
-
-def owner_task(alias: str) -> Any:
-    """The task that owns the calling context's async connection of ``alias`` (None: not used yet)."""
-    return getattr(async_connections[alias], "_task", None)
+                setattr(storage, alias, connection)
