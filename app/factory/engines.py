@@ -45,7 +45,7 @@ class Engine(Protocol):
 def engine_for(factory_class: type[Any], extras: dict[str, Any]) -> tuple[Engine, list[str] | None]:
     """The engine of a call of ``factory_class`` with ``extras``: native if its databases all use
     django-async-backend, the thread engine if none does; and those databases, if it had to read them."""
-    natives = {alias for alias, options in connections.settings.items() if is_native_engine(options["ENGINE"])}
+    natives = native_aliases()
     if not natives:
         return THREAD, None
     try:
@@ -61,6 +61,19 @@ def engine_for(factory_class: type[Any], extras: dict[str, Any]) -> tuple[Engine
     from .native_engine import NATIVE
 
     return NATIVE, aliases
+
+
+def native_aliases() -> list[str]:
+    """The configured aliases that use django-async-backend (worked out again when the settings change)."""
+    global _native_aliases
+    settings = connections.settings
+    if _native_aliases[0] is not settings or _native_aliases[1] != len(settings):
+        aliases = [alias for alias, options in settings.items() if is_native_engine(options["ENGINE"])]
+        _native_aliases = (settings, len(settings), aliases)
+    return _native_aliases[2]
+
+
+_native_aliases: tuple[Any, int, list[str]] = (None, 0, [])
 
 
 @cache

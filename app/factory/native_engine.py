@@ -25,13 +25,12 @@ try:
 except ImportError as exc:  # pragma: no cover - a set-up error, said once
     raise ImportError(
         "app.factory runs factories natively on django-async-backend with greenlet, which is not installed. "
-        "Fix: pip install greenlet (requirements.txt lists it for Python 3.12+)."
+        "Fix: pip install greenlet (docs/native.md lists what the native engine needs)."
     ) from exc
-from django.db import connections
 
 from .calls import Call, run_work, running_calls
 from .engines import awaiting_native_call as _awaiting
-from .engines import is_native_engine
+from .engines import native_aliases
 from .errors import NativeTaskError
 from .native_orm import OwnedByAnotherTaskError, run_with_shims, shims
 
@@ -168,16 +167,3 @@ class NativeEngine:
 
 
 NATIVE = NativeEngine()
-
-
-def native_aliases() -> list[str]:
-    """The configured aliases that use django-async-backend."""
-    global _native_aliases
-    settings = connections.settings
-    if _native_aliases[0] is not settings:
-        aliases = [alias for alias, options in settings.items() if is_native_engine(options["ENGINE"])]
-        _native_aliases = (settings, aliases)
-    return _native_aliases[1]
-
-
-_native_aliases: tuple[Any, list[str]] = (None, [])
