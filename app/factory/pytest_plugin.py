@@ -45,7 +45,6 @@ from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -58,7 +57,7 @@ from .native_testing import (  # noqa: F401 - the hooks of native databases' tes
     pytest_runtest_call_native,
 )
 from .testing import in_orm_thread
-from .thread_engine import call_in_thread_sensitive_executor
+from .thread_engine import THREAD, call_in_thread_sensitive_executor
 
 R = TypeVar("R")
 
@@ -299,11 +298,7 @@ class _ModelFixtureRequest:
 
 def _wait(awaitable: Awaitable[R]) -> R:
     """Await ``awaitable`` from sync code: its ORM calls come back to this thread, on its connection."""
-
-    async def awaited() -> R:
-        return await awaitable
-
-    return async_to_sync(awaited)()
+    return THREAD.wait(awaitable)
 
 
 class _Synchronous:
