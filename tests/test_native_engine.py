@@ -17,6 +17,7 @@ from typing import Any
 import factory
 import pytest
 import pytest_asyncio
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.db.backends.signals import connection_created
@@ -45,6 +46,7 @@ if "native" not in settings.DATABASES:
         allow_module_level=True,
     )
 
+from django_async_backend.db import async_connections
 from django_async_backend.db.transaction import async_atomic
 
 NATIVE = ["default", "native"]
@@ -409,6 +411,26 @@ async def test_a_graph_spanning_both_engines_is_refused() -> None:
     with pytest.raises(MixedEnginesError, match=r"'native'.*'default'.*Fix"):
         await MixedFriendFactory.create()
     assert await counts(User, Friend) == [0, 0] and await counts(User, database="default") == [0]
+
+
+@pytest.mark.django_db(databases=NATIVE, transaction=True)  # outside a transaction, as a script's calls
+async def test_a_connection_the_server_dropped_is_replaced_before_the_next_call() -> None:
+    """With CONN_HEALTH_CHECKS (the template's settings), as on the standard backends (tests/test_connections.py)."""
+    connection = async_connections["native"]
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+    await native.UserFactory.create()
+    async with await connection.cursor() as cursor:
+        await cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = await cursor.fetchone()
+
+    def terminate() -> None:  # from another connection, as the server's idle timeout or a restart would
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    await sync_to_async(terminate)()
+    await native.UserFactory.create()  # checked before its first query, and replaced
+    await native.FriendFactory.create()
+    assert await counts(User, Friend) == [4, 1]
 
 
 async def test_a_cancelled_call_leaves_nothing_and_the_connection_usable() -> None:

@@ -27,8 +27,11 @@ from django_async_backend.db import async_connections  # type: ignore[import-not
 R = TypeVar("R")
 
 # The attributes of a connection that transaction.atomic() and on_commit() read and write: shared
-# with the async wrapper, so that a sync atomic() nests in the caller's async_atomic() and back.
+# with the async wrapper, so that a sync atomic() nests in the caller's async_atomic() and back. And
+# health_check_done: a call outside a transaction asks for a health check (transactions._refresh),
+# which the async wrapper makes before its next cursor (CONN_HEALTH_CHECKS).
 _SHARED_STATE = (
+    "health_check_done",
     "in_atomic_block",
     "savepoint_ids",
     "atomic_blocks",
