@@ -39,7 +39,9 @@ def describe_database() -> str:
 
     settings = connection.settings_dict
     where = f" on {settings['HOST']}:{settings['PORT'] or 'default port'}" if settings.get("HOST") else ""
-    pymysql = connection.vendor == "mysql" and getattr(sys.modules.get("MySQLdb"), "__name__", "") == "pymysql"
+    from settings import mysql_driver
+
+    pymysql = connection.vendor == "mysql" and mysql_driver() == "PyMySQL"
     driver = " (driver: PyMySQL, as mysqlclient is not installed)" if pymysql else ""
     return f"{connection.vendor} database {str(settings['NAME'])!r}{where}{driver}"
 

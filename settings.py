@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -36,6 +37,11 @@ def import_mysqldb() -> ModuleType:
             raise missing from None
         pymysql.install_as_MySQLdb()
         return pymysql
+
+
+def mysql_driver() -> str:
+    """Which driver Django's ``import MySQLdb`` loaded: "PyMySQL" (``import_mysqldb``'s fallback) or "mysqlclient"."""
+    return "PyMySQL" if getattr(sys.modules.get("MySQLdb"), "__name__", "") == "pymysql" else "mysqlclient"
 
 
 DEFAULT_SQLITE_URL = f"sqlite:///{BASE_DIR / 'db' / 'db.sqlite3'}"

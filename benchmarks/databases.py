@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import sys
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -100,6 +99,15 @@ class SQLiteFile:
                 Path(f"{self.path}{suffix}").unlink()
 
 
+def psycopg_login(config: dict[str, Any]) -> dict[str, Any]:
+    """psycopg.connect()'s host, port, user and password from Django's database settings, those that are set.
+
+    Keyword arguments, not a URL: no driver message can quote the password back.
+    """
+    login = {"host": config["HOST"], "port": config["PORT"], "user": config["USER"], "password": config["PASSWORD"]}
+    return {key: value for key, value in login.items() if value not in ("", None)}
+
+
 def connect_server(backend: str, url: str) -> Any:
     """An autocommit connection to the server of ``url``, to run CREATE/DROP DATABASE and look at pg_database.
 
@@ -111,8 +119,7 @@ def connect_server(backend: str, url: str) -> Any:
         if backend == "postgresql":
             import psycopg
 
-            kwargs = {"host": c["HOST"], "port": c["PORT"], "user": c["USER"], "password": c["PASSWORD"]}
-            kwargs = {key: value for key, value in kwargs.items() if value not in ("", None)}
+            kwargs = psycopg_login(c)
             try:
                 return psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=CONNECT_TIMEOUT, **kwargs)
             except psycopg.OperationalError:
@@ -299,5 +306,6 @@ def server_version(alias: str) -> str:
         version = str(cursor.fetchone()[0])
     if connection.vendor == "postgresql":
         return version.split(" on ")[0]
-    driver = "PyMySQL" if getattr(sys.modules.get("MySQLdb"), "__name__", "") == "pymysql" else "mysqlclient"
-    return f"{'MariaDB' if 'mariadb' in version.lower() else 'MySQL'} {version} (driver: {driver})"
+    from settings import mysql_driver
+
+    return f"{'MariaDB' if 'mariadb' in version.lower() else 'MySQL'} {version} (driver: {mysql_driver()})"

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from app.management.masking import mask_password
 
-from .databases import CONNECT_TIMEOUT, ServerDatabase, UnavailableError, mask_url, server_url
+from .databases import CONNECT_TIMEOUT, ServerDatabase, UnavailableError, mask_url, psycopg_login, server_url
 from .figures import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,10 +93,8 @@ class Bench:
         """A psycopg connection to the scratch database (keyword arguments: no URL a driver could quote back)."""
         import psycopg
 
-        c = self.server.config
-        kwargs = {"host": c["HOST"], "port": c["PORT"], "user": c["USER"], "password": c["PASSWORD"]}
-        kwargs = {key: value for key, value in kwargs.items() if value not in ("", None)}
-        return psycopg.connect(dbname=self.server.name, autocommit=True, connect_timeout=CONNECT_TIMEOUT, **kwargs)
+        login = psycopg_login(self.server.config)
+        return psycopg.connect(dbname=self.server.name, autocommit=True, connect_timeout=CONNECT_TIMEOUT, **login)
 
     def sql(self, statement: str) -> Any:
         """Run ``statement`` on the scratch database; the first column of its first row, if any."""
