@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,22 +164,54 @@ def test_malformed_urls_are_refused_without_their_password(url: str) -> None:
     assert "secret" not in str(error.value) and "pa ss" not in str(error.value)
 
 
-def test_a_run_on_a_server_alone_measures_auth_users_there(tmp_path: Path) -> None:
-    # AuthUserFactory validates with full_clean(), whose unique checks go where the router reads
-    # the user model: without the benchmark's router they went to the SQLite file, unmigrated here.
+@pytest.fixture(scope="module")
+def server_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """One tiny run on PostgreSQL alone; its JSON's backend."""
     # The URL's database does not exist: the benchmark creates its own from the maintenance database.
     url = on_server("TEST_POSTGRES_URL", "asyncfactory_no_such_database")
     require_server("TEST_POSTGRES_URL")
+    out = tmp_path_factory.mktemp("bench")
     command = [
         sys.executable, "-m", "benchmarks", "--backends=postgresql", f"--postgres={url}", "--n=10",
-        "--per-object-n=2", "--rounds=1", "--auth-n=3", "--no-stalls", f"--json={tmp_path / 'bench.json'}",
+        "--per-object-n=2", "--rounds=1", "--auth-n=3", "--no-stalls", f"--json={out / 'bench.json'}",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    backends = json.loads((tmp_path / "bench.json").read_text())["backends"]
+    backends = json.loads((out / "bench.json").read_text())["backends"]
     assert [b["backend"] for b in backends] == ["postgresql"], result.stdout
-    assert backends[0]["auth"]["cases"]["given"]["ms_per_call"]["pbkdf2"]["median"] > 0
+    return result, backends[0]
+
+
+def test_a_run_on_a_server_alone_measures_auth_users_there(
+    server_run: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
+) -> None:
+    # AuthUserFactory validates with full_clean(), whose unique checks go where the router reads
+    # the user model: without the benchmark's router they went to the SQLite file, unmigrated here.
+    assert server_run[1]["auth"]["cases"]["given"]["ms_per_call"]["pbkdf2"]["median"] > 0
+
+
+def test_the_native_section_prints_its_targets_and_what_bounds_them(
+    server_run: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
+) -> None:
+    from benchmarks import native
+
+    result, backend = server_run
+    section = backend["native"]
+    if sys.version_info < (3, 12):
+        assert "Python 3.12+" in section["unavailable"]
+        assert "Native engine on postgresql SKIPPED: django-async-backend needs Python 3.12+" in result.stdout
+        return
+    for model in native.MODELS:
+        row = section["models"][model]
+        assert set(row["us_per_object"]) == set(native.LABELS)
+        assert [t["label"] for t in row["targets"]] == [t[0] for t in native.TARGETS]
+        assert [b["label"] for b in row["bounds"]] == [b[0] for b in native.BOUNDS]
+        for label, *_ in native.BOUNDS:
+            assert f"why: {label} ({model}): " in result.stdout
+    for key, label in native.ROUND_TRIPS.items():
+        assert section["round_trips"][key]["median"] > 0
+        assert f"a query's round trip: {label}: " in result.stdout
 
 
 def test_the_bound_is_against_the_cheaper_loop_by_median_not_the_lower_sample_of_each_round() -> None:
